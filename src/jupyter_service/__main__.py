@@ -1,0 +1,3 @@
+from jupyter_service.cli import main
+
+raise SystemExit(main())

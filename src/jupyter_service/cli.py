@@ -1,0 +1,49 @@
+"""`jupyter-service`: the admin's command line. Errors are caught here, once."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from jupyter_service import __version__
+from jupyter_service.commands import check, hash_password, serve
+from jupyter_service.errors import ServiceError
+
+COMMANDS = (serve, check, hash_password)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jupyter-service",
+        description="Turn one declarative TOML file into a running, authenticated Jupyter "
+        "service with stable and experimental kernels.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show tracebacks and debug logs"
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG)
+    try:
+        return int(args.handler(args))
+    except ServiceError as exc:
+        if args.verbose:
+            raise
+        print(exc.render(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""One module per `jupyter-service` subcommand; each exposes `register(subparsers)`."""

@@ -1,0 +1,26 @@
+"""What several commands share: finding and loading the config."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from jupyter_service import paths
+from jupyter_service.config import ServiceConfig, embedded_default, load_config
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: $JUPYTER_SERVICE_CONFIG, else "
+        "/etc/jupyter-service/config.toml, else the embedded default)",
+    )
+
+
+def resolve_config(args: argparse.Namespace) -> ServiceConfig:
+    """Load the config that --config, the environment or the system names; else the default."""
+    path = paths.find_config(args.config)
+    if path is None:
+        return embedded_default(Path.cwd())
+    return load_config(path)

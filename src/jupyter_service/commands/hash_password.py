@@ -1,0 +1,39 @@
+"""`jupyter-service hash-password`: print an argon2 hash for the `password` option."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from jupyter_server.auth.security import passwd
+
+from jupyter_service.errors import ServiceError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "hash-password",
+        help="prompt for a password; print an argon2: hash for `password`",
+        description="On a terminal, ask for the password twice; otherwise read one line from "
+        "standard input. Print an `argon2:` hash to paste into the config's `password`.",
+    )
+    parser.set_defaults(handler=run_hash_password)
+
+
+def read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Verify password: "):
+            raise ServiceError("the passwords do not match", hint="run it again")
+        return first
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
+
+
+def run_hash_password(args: argparse.Namespace) -> int:
+    password = read_password()
+    if not password:
+        raise ServiceError("empty password", hint="type a non-empty password")
+    print(passwd(password, algorithm="argon2"))  # type: ignore[no-untyped-call]
+    return 0

@@ -1,0 +1,136 @@
+"""Value checks: each returns why a value is wrong (with what is allowed), or None."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import argon2
+from packaging.requirements import InvalidRequirement, Requirement
+
+_USERNAME = re.compile(r"[a-z_][a-z0-9_-]{0,30}\$?")
+_HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_TOOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+_HASKELL_PACKAGE = re.compile(
+    r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*)*"
+)
+_PYTHON_NAME = re.compile(r"python3(\.\d{1,2})?")
+_PYTHON_VERSION = re.compile(r"3\.\d{1,2}(\.\d{1,2})?")
+_BASE_URL = re.compile(r"/([A-Za-z0-9._~%@!$&'()*+,;=:-]+/)*")
+
+HASH_HINT = "make one with `jupyter-service hash-password`"
+
+
+def check_ip(value: str) -> str | None:
+    if value == "localhost":
+        return None
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return f"{value!r} is not an IP address; allowed: an IPv4 or IPv6 address or 'localhost'"
+    return None
+
+
+def check_port(value: int) -> str | None:
+    if 1 <= value <= 65535:
+        return None
+    return f"{value} is out of range; allowed: an integer from 1 to 65535"
+
+
+def check_account(value: str) -> str | None:
+    if _USERNAME.fullmatch(value):
+        return None
+    return (
+        f"{value!r} is not a valid user or group name; allowed: up to 32 characters, "
+        "lowercase letters, digits, '-' and '_', starting with a letter or '_'"
+    )
+
+
+def check_dir(value: str) -> str | None:
+    if not value or "\0" in value:
+        return "must be a non-empty path"
+    if not (value.startswith("/") or value == "~" or value.startswith("~/")):
+        return f"{value!r} is relative; allowed: an absolute path or one starting with '~/'"
+    return None
+
+
+def check_password(value: str) -> str | None:
+    if not value:
+        return f"is empty; omit the key to use Authelia instead, or {HASH_HINT}"
+    algorithm, sep, digest = value.partition(":")
+    if not sep or algorithm != "argon2":
+        return (
+            f"is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, {HASH_HINT}"
+        )
+    try:
+        argon2.extract_parameters(digest)
+    except argon2.exceptions.InvalidHashError:
+        return f"is a malformed argon2 hash; {HASH_HINT}"
+    return None
+
+
+def check_requirement(value: str) -> str | None:
+    try:
+        Requirement(value)
+    except InvalidRequirement as exc:
+        first = str(exc).splitlines()[0]
+        return (
+            f"{value!r} is not a PEP 508 requirement ({first}); "
+            "allowed: for example 'requests' or 'pandas>=2.2'"
+        )
+    return None
+
+
+def check_haskell_package(value: str) -> str | None:
+    if _HASKELL_PACKAGE.fullmatch(value):
+        return None
+    return f"{value!r} is not a Haskell package name; allowed: for example 'lens' or 'lens-aeson'"
+
+
+def check_tool_name(value: str) -> str | None:
+    if _TOOL.fullmatch(value):
+        return None
+    return (
+        f"{value!r} holds a path separator, space or shell character; "
+        "allowed: a program or Debian package name such as 'git'"
+    )
+
+
+def check_domain(value: str) -> str | None:
+    labels = value.rstrip(".").split(".")
+    if len(value) <= 253 and all(_HOSTNAME_LABEL.fullmatch(label) for label in labels):
+        return None
+    return (
+        f"{value!r} is not a domain name; allowed: letters, digits, '-' and dots, "
+        "such as 'jupyter.example.com'"
+    )
+
+
+def check_python(value: str) -> str | None:
+    if value.startswith("/") or _PYTHON_NAME.fullmatch(value) or _PYTHON_VERSION.fullmatch(value):
+        return None
+    return (
+        f"{value!r} is not an interpreter; allowed: a version such as '3.11', "
+        "a name such as 'python3.11', or an absolute path"
+    )
+
+
+def check_base_url(value: str) -> str | None:
+    if _BASE_URL.fullmatch(value):
+        return None
+    return (
+        f"{value!r} is not a URL path; allowed: a path that starts and ends with '/', "
+        "such as '/jupyter/'"
+    )
+
+
+def check_absolute(value: str) -> str | None:
+    if value.startswith("/") and "\0" not in value:
+        return None
+    return f"{value!r} is not an absolute path"
+
+
+def check_language(value: str) -> str | None:
+    if value == "python":
+        return None
+    return f"{value!r} is not supported; allowed: 'python'"

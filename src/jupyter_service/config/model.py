@@ -1,0 +1,217 @@
+"""The parsed config, and the functions that read and validate it."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from jupyter_service.config.schema import DEFAULT_TOOLS_PATH, ROOT, Problems, validate_table
+from jupyter_service.errors import ConfigError, ServiceError
+
+AuthMode = Literal["token", "password", "authelia"]
+
+AUTH_MISSING = (
+    "authentication is not configured; set `password` to a hash from "
+    "`jupyter-service hash-password`, or use Authelia with `reverseProxy.enable = true` "
+    "and `reverseProxy.authelia.enable = true`"
+)
+
+
+@dataclass(frozen=True)
+class PythonKernel:
+    name: str
+    enable: bool
+    pythonPackage: str
+    packages: tuple[str, ...]
+    extraPackages: tuple[str, ...] = ()
+    displayName: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IHaskellKernel:
+    enable: bool = False
+    package: str = "ihaskell"
+    extraPackages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AutheliaConfig:
+    enable: bool = False
+
+
+@dataclass(frozen=True)
+class ReverseProxyConfig:
+    enable: bool = False
+    domains: tuple[str, ...] = ()
+    authelia: AutheliaConfig = AutheliaConfig()
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    enable: bool = False
+    ip: str = "127.0.0.1"
+    port: int = 8888
+    user: str = "jupyter"
+    group: str = "jupyter"
+    notebookDir: str = "~/"
+    password: str | None = None
+    enableVenvKernels: bool = True
+    extraTools: tuple[str, ...] = ()
+    extraToolsPath: tuple[str, ...] = tuple(DEFAULT_TOOLS_PATH)
+    baseUrl: str = "/"
+    ihaskell: IHaskellKernel = IHaskellKernel()
+    pythonKernels: tuple[PythonKernel, ...] = ()
+    reverseProxy: ReverseProxyConfig = ReverseProxyConfig()
+    # Not options: where the config came from, and whether it is the embedded default.
+    source: Path | None = None
+    embedded: bool = False
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        if self.embedded:
+            return "token"
+        if self.password:
+            return "password"
+        return "authelia"
+
+    @property
+    def source_name(self) -> str:
+        return str(self.source) if self.source else "the embedded default config"
+
+    def notebook_path(self) -> Path:
+        return Path(os.path.expanduser(self.notebookDir))
+
+
+def embedded_default(cwd: Path | None = None) -> ServiceConfig:
+    """What `up` runs with no config: loopback, a generated token, venv kernels on, dir = cwd."""
+    return ServiceConfig(
+        enable=True,
+        notebookDir=str(cwd or Path.cwd()),
+        enableVenvKernels=True,
+        embedded=True,
+    )
+
+
+def _python_kernels(kernels: dict[str, Any]) -> tuple[PythonKernel, ...]:
+    result = []
+    for name, spec in kernels.items():
+        if name == "ihaskell":
+            continue
+        if name == "python-base":
+            result.append(
+                PythonKernel(
+                    name=name,
+                    enable=spec["enable"],
+                    pythonPackage=spec["pythonPackage"],
+                    packages=(),
+                    extraPackages=tuple(spec["extraPackages"]),
+                    displayName="Python (base)",
+                )
+            )
+        else:
+            result.append(
+                PythonKernel(
+                    name=name,
+                    enable=spec["enable"],
+                    pythonPackage=spec["pythonPackage"],
+                    packages=tuple(spec["packages"]),
+                    displayName=spec["displayName"],
+                    env=dict(spec["env"]),
+                )
+            )
+    return tuple(result)
+
+
+def _cross_checks(values: dict[str, Any], problems: Problems) -> None:
+    proxy = values["reverseProxy"]
+    authelia = proxy["authelia"]["enable"]
+    if authelia and not proxy["enable"]:
+        problems.append(
+            ("reverseProxy.enable", "must be true when reverseProxy.authelia.enable is true")
+        )
+    if proxy["enable"] and not proxy["domains"]:
+        problems.append(
+            (
+                "reverseProxy.domains",
+                "must name at least one domain when reverseProxy.enable is true",
+            )
+        )
+    if values["password"] is None and not (authelia and proxy["enable"]):
+        problems.append(("password", AUTH_MISSING))
+
+
+def parse_config(
+    text: str, source: Path | None = None, *, check_host: bool = False
+) -> tuple[ServiceConfig | None, Problems]:
+    """Parse and validate config text; every problem at once.
+
+    Pure unless `check_host`, which also looks for each `extraTools` entry on this machine.
+    """
+    problems: Problems = []
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [("", f"not valid TOML: {exc}")]
+    values = validate_table("", ROOT, data, problems)
+    _cross_checks(values, problems)
+    if check_host:
+        from jupyter_service.tools import tool_problems
+
+        problems += tool_problems(values["extraTools"], values["extraToolsPath"], problems)
+    if problems:
+        return None, problems
+    kernels = values["extraKernels"]
+    ihaskell = kernels.get("ihaskell")
+    config = ServiceConfig(
+        enable=values["enable"],
+        ip=values["ip"],
+        port=values["port"],
+        user=values["user"],
+        group=values["group"],
+        notebookDir=values["notebookDir"],
+        password=values["password"],
+        enableVenvKernels=values["enableVenvKernels"],
+        extraTools=tuple(values["extraTools"]),
+        extraToolsPath=tuple(values["extraToolsPath"]),
+        baseUrl=values["baseUrl"],
+        ihaskell=IHaskellKernel(
+            enable=ihaskell["enable"],
+            package=ihaskell["package"],
+            extraPackages=tuple(ihaskell["extraPackages"]),
+        )
+        if ihaskell
+        else IHaskellKernel(),
+        pythonKernels=_python_kernels(kernels),
+        reverseProxy=ReverseProxyConfig(
+            enable=values["reverseProxy"]["enable"],
+            domains=tuple(values["reverseProxy"]["domains"]),
+            authelia=AutheliaConfig(enable=values["reverseProxy"]["authelia"]["enable"]),
+        ),
+        source=source,
+    )
+    return config, []
+
+
+def read_config_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ServiceError(
+            f"config file not found: {path}",
+            hint="pass an existing file with --config, or run `jupyter-service up` with no config "
+            "for the embedded default",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServiceError(f"cannot read config file: {path}: {exc}") from None
+
+
+def load_config(path: Path) -> ServiceConfig:
+    """Read, validate and check against the host (extraTools); raise ConfigError listing all."""
+    config, problems = parse_config(read_config_text(path), source=path, check_host=True)
+    if problems or config is None:
+        raise ConfigError(str(path), problems)
+    return config

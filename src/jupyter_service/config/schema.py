@@ -1,0 +1,276 @@
+"""Every option: its key, type, default and meaning; and the walker that validates a table.
+
+The option table in the README is rendered from here, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_service.config import checks
+from jupyter_service.names import name_problem
+
+Check = Callable[[Any], "str | None"]
+Problems = list[tuple[str, str]]
+
+DEFAULT_TOOLS_PATH = ["/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin"]
+
+
+@dataclass(frozen=True)
+class Opt:
+    """A leaf option. `kind` is one of: bool, int, string, list, table-of-strings."""
+
+    kind: str
+    default: Any
+    description: str
+    check: Check | None = None
+    item_check: Check | None = None
+    addition: bool = False  # ours, not in the original's tables
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    options: Mapping[str, Opt | Table]
+    description: str = ""
+    addition: bool = False
+    # For tables keyed by user-chosen names (extraKernels): the spec of one entry by its name.
+    entry: Callable[[str], Table | str] | None = field(default=None, compare=False)
+
+
+_KIND_WORDS = {
+    "bool": "a boolean (true or false)",
+    "int": "an integer",
+    "string": "a string",
+    "list": "a list of strings",
+    "table-of-strings": "a table of string values",
+}
+
+
+def _type_name(value: object) -> str:
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "float",
+        str: "string",
+        list: "array",
+        dict: "table",
+    }.get(type(value), type(value).__name__)
+
+
+def _has_kind(kind: str, value: object) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "table-of-strings":
+        return isinstance(value, dict)
+    raise AssertionError(kind)
+
+
+def _validate_leaf(path: str, opt: Opt, value: object, problems: Problems) -> object:
+    if not _has_kind(opt.kind, value):
+        problems.append(
+            (path, f"expected {_KIND_WORDS[opt.kind]}, got {_type_name(value)} {value!r}")
+        )
+        return opt.default
+    if opt.kind == "list":
+        assert isinstance(value, list)
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                problems.append((f"{path}[{i}]", f"expected a string, got {_type_name(item)}"))
+            elif opt.item_check and (why := opt.item_check(item)):
+                problems.append((f"{path}[{i}]", why))
+        return list(value)
+    if opt.kind == "table-of-strings":
+        assert isinstance(value, dict)
+        for key, item in value.items():
+            if not isinstance(item, str):
+                problems.append((join_key(path, key), f"expected a string, got {_type_name(item)}"))
+        return dict(value)
+    if opt.check and (why := opt.check(value)):
+        problems.append((path, why))
+    return value
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def join_key(path: str, key: str) -> str:
+    """The TOML key path of `key` under `path`, quoting keys TOML would not take bare."""
+    part = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
+    return f"{path}.{part}" if path else part
+
+
+def _unknown_key(path: str, key: str, known: list[str]) -> tuple[str, str]:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    where = join_key(path, key)
+    if close:
+        return (where, f"unknown key; did you mean {close[0]!r}?")
+    return (where, f"unknown key; allowed here: {', '.join(sorted(known))}")
+
+
+def validate_table(
+    path: str, spec: Table, data: Mapping[str, Any], problems: Problems
+) -> dict[str, Any]:
+    """Validate `data` against `spec`, appending problems; return values with defaults filled."""
+    result: dict[str, Any] = {}
+    if spec.entry is not None:
+        for key, value in data.items():
+            sub = join_key(path, key)
+            entry = spec.entry(key)
+            if isinstance(entry, str):
+                problems.append((sub, entry))
+            elif not isinstance(value, dict):
+                problems.append((sub, f"expected a table, got {_type_name(value)}"))
+            else:
+                result[key] = validate_table(sub, entry, value, problems)
+        return result
+    for key in data:
+        if key not in spec.options:
+            problems.append(_unknown_key(path, key, list(spec.options)))
+    for key, opt in spec.options.items():
+        sub = join_key(path, key)
+        present = key in data
+        value = data.get(key)
+        if isinstance(opt, Table):
+            if present and not isinstance(value, dict):
+                problems.append((sub, f"expected a table, got {_type_name(value)}"))
+                value = {}
+            result[key] = validate_table(sub, opt, value if present else {}, problems)
+        elif present:
+            result[key] = _validate_leaf(sub, opt, value, problems)
+        else:
+            if opt.required:
+                problems.append((sub, f"required; expected {_KIND_WORDS[opt.kind]}"))
+            result[key] = opt.default
+    return result
+
+
+# -- the options ----------------------------------------------------------------------------
+
+IHASKELL = Table(
+    {
+        "enable": Opt("bool", False, "Enable IHaskell kernel"),
+        "package": Opt("string", "ihaskell", "IHaskell package"),
+        "extraPackages": Opt(
+            "list", [], "Extra Haskell packages", item_check=checks.check_haskell_package
+        ),
+    },
+    "Stable Haskell kernel",
+)
+
+PYTHON_BASE = Table(
+    {
+        "enable": Opt("bool", False, "Enable Python kernel"),
+        "pythonPackage": Opt(
+            "string",
+            "python3",
+            'Python interpreter: a version (`"3.11"`), a name or an absolute path',
+            check=checks.check_python,
+        ),
+        "extraPackages": Opt(
+            "list",
+            [],
+            "Extra Python packages (PEP 508 strings)",
+            item_check=checks.check_requirement,
+        ),
+    },
+    "Stable Python kernel with the data-science stack",
+)
+
+OTHER_PYTHON_KERNEL = Table(
+    {
+        "enable": Opt("bool", True, "Enable this kernel", addition=True),
+        "language": Opt(
+            "string",
+            None,
+            'Kernel language: `"python"`',
+            check=checks.check_language,
+            addition=True,
+            required=True,
+        ),
+        "packages": Opt(
+            "list",
+            [],
+            "The kernel's packages (PEP 508; ipykernel always added)",
+            item_check=checks.check_requirement,
+            addition=True,
+        ),
+        "pythonPackage": Opt(
+            "string", "python3", "Python interpreter", check=checks.check_python, addition=True
+        ),
+        "displayName": Opt("string", None, "Name shown in JupyterLab", addition=True),
+        "env": Opt("table-of-strings", {}, "Environment variables of the kernel", addition=True),
+    },
+    "More stable Python kernels, one table each",
+    addition=True,
+)
+
+
+def _kernel_entry(name: str) -> Table | str:
+    """The spec of `extraKernels.<name>`, or why the name itself is not allowed."""
+    if name == "ihaskell":
+        return IHASKELL
+    if name == "python-base":
+        return PYTHON_BASE
+    return name_problem(name) or OTHER_PYTHON_KERNEL
+
+
+EXTRA_KERNELS = Table({}, "Stable kernels", entry=_kernel_entry)
+
+REVERSE_PROXY = Table(
+    {
+        "enable": Opt("bool", False, "Put nginx in front of Jupyter"),
+        "domains": Opt(
+            "list", [], "Public domain names the proxy serves", item_check=checks.check_domain
+        ),
+        "authelia": Table(
+            {"enable": Opt("bool", False, "Authenticate through Authelia forward-auth")},
+        ),
+    },
+    "Reverse proxy with Authelia",
+)
+
+ROOT = Table(
+    {
+        "enable": Opt("bool", False, "Enable Jupyter service"),
+        "ip": Opt("string", "127.0.0.1", "Listen address", check=checks.check_ip),
+        "port": Opt("int", 8888, "Listen port", check=checks.check_port),
+        "user": Opt("string", "jupyter", "Service user", check=checks.check_account),
+        "group": Opt("string", "jupyter", "Service group", check=checks.check_account),
+        "notebookDir": Opt("string", "~/", "Notebook root directory", check=checks.check_dir),
+        "password": Opt(
+            "string", None, "Password hash (null = use Authelia)", check=checks.check_password
+        ),
+        "enableVenvKernels": Opt("bool", True, "Enable venv kernel management"),
+        "extraTools": Opt(
+            "list", [], "Extra tools in Jupyter PATH", item_check=checks.check_tool_name
+        ),
+        "extraToolsPath": Opt(
+            "list",
+            DEFAULT_TOOLS_PATH,
+            "Directories where `extraTools` are looked up",
+            item_check=checks.check_absolute,
+            addition=True,
+        ),
+        "baseUrl": Opt(
+            "string",
+            "/",
+            "URL path Jupyter is served under",
+            check=checks.check_base_url,
+            addition=True,
+        ),
+        "extraKernels": EXTRA_KERNELS,
+        "reverseProxy": REVERSE_PROXY,
+    }
+)

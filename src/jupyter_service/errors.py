@@ -1,0 +1,39 @@
+"""The one exception family, caught once at the CLI boundary."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A failure a person can act on: what failed, and where one exists, the fixing command."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        lines = [f"error: {self.message}"]
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class ConfigError(ServiceError):
+    """An invalid config: every problem at once, each with its key path."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(
+            f"{source} has {count} {noun}",
+            hint="fix them, then run `jupyter-service check` again; nothing was changed on disk",
+        )
+        self.source = source
+        self.problems = problems
+
+    def render(self) -> str:
+        lines = [f"error: {self.message}:"]
+        lines += [f"  {path}: {text}" if path else f"  {text}" for path, text in self.problems]
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""The one place where subprocesses are started: logged, and their output kept on failure."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from jupyter_service.errors import ServiceError
+
+log = logging.getLogger("jupyter_service")
+
+TAIL_LINES = 20
+
+
+def run_subprocess(
+    cmd: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    check: bool = True,
+    log_dir: Path | None = None,
+    what: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `cmd`, capturing its output. On failure with `check`, keep the output in a log file
+    and raise a ServiceError naming the command, its exit status, its last lines and the log."""
+    log.debug("running: %s", " ".join(cmd))
+    proc = subprocess.run(
+        list(cmd),
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise subprocess_error(cmd, proc.returncode, proc.stdout, log_dir, what)
+    return proc
+
+
+def subprocess_error(
+    cmd: Sequence[str], status: int, output: str, log_dir: Path | None, what: str | None
+) -> ServiceError:
+    log_path = write_log(cmd, output, log_dir)
+    tail = "\n".join("  | " + line for line in output.rstrip().splitlines()[-TAIL_LINES:])
+    message = f"{what or 'command failed'}: `{' '.join(cmd)}` exited with status {status}"
+    if tail:
+        message += f"\n{tail}"
+    message += f"\n  full log: {log_path}"
+    return ServiceError(message)
+
+
+def write_log(cmd: Sequence[str], output: str, log_dir: Path | None) -> Path:
+    directory = log_dir or Path(tempfile.gettempdir())
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="jupyter-service-", suffix=".log", dir=directory)
+    with os.fdopen(fd, "w") as f:
+        f.write("$ " + " ".join(cmd) + "\n" + output)
+    return Path(name)

@@ -1,0 +1,93 @@
+"""Run JupyterLab in this process with the rendered settings pinned over any config file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.serverapp import ServerApp
+from traitlets.config import Config
+
+from jupyter_service import paths
+from jupyter_service.config import ServiceConfig
+from jupyter_service.errors import ServiceError
+from jupyter_service.server.settings import Runtime, render_server_settings, render_terminal_rc
+from jupyter_service.tools import render_tools_dir, write_tools_dir
+
+
+class ServiceServerApp(ServerApp):
+    """ServerApp whose Ctrl-C stops at once (kernels shut down), as JupyterHub configures it."""
+
+    def _handle_sigint(self, sig: Any, frame: Any) -> None:
+        self._signal_stop(sig, frame)
+
+
+def _check_runnable(config: ServiceConfig) -> None:
+    if not config.enable:
+        raise ServiceError(
+            f"the service is disabled in {config.source_name} (enable = false)",
+            hint="set `enable = true` in the config",
+        )
+    if config.auth_mode == "authelia":
+        raise ServiceError(
+            "serving behind Authelia (reverseProxy.authelia.enable) is not available in this "
+            "version: the proxy trust (secret header or socket) it needs is not built yet",
+            hint="set `password` to a hash from `jupyter-service hash-password` meanwhile",
+        )
+
+
+def _prepare_notebook_dir(config: ServiceConfig) -> Path:
+    path = config.notebook_path()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServiceError(
+            f"cannot create notebookDir {path}: {exc.strerror}",
+            hint="create it by hand with the right owner, or point notebookDir elsewhere",
+        ) from None
+    if not path.is_dir():
+        raise ServiceError(f"notebookDir is not a directory: {path}")
+    return path.resolve()
+
+
+def prepare_runtime(config: ServiceConfig) -> Runtime:
+    """Make what the server needs on disk: notebook dir, tools dir, terminal rc."""
+    notebook_dir = _prepare_notebook_dir(config)
+    entries = render_tools_dir(config.extraTools, config.extraToolsPath, config.enableVenvKernels)
+    tools_dir: Path | None = None
+    rc: Path | None = None
+    if entries:
+        tools_dir = write_tools_dir(paths.state_dir(), entries)
+        rc = tools_dir.with_suffix(".bashrc")
+        if not rc.exists():
+            tmp = rc.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(render_terminal_rc(str(tools_dir)))
+            tmp.replace(rc)
+    return Runtime(
+        notebook_dir=str(notebook_dir),
+        tools_dir=str(tools_dir) if tools_dir else None,
+        terminal_rc=str(rc) if rc else None,
+    )
+
+
+def run_server(config: ServiceConfig) -> None:
+    """Serve JupyterLab in the foreground until Ctrl-C or SIGTERM."""
+    _check_runnable(config)
+    runtime = prepare_runtime(config)
+    if runtime.tools_dir:
+        # The server, its kernels and terminals inherit this; nothing outside Jupyter does.
+        os.environ["PATH"] = runtime.tools_dir + os.pathsep + os.environ.get("PATH", "")
+    if config.source:
+        os.environ["JUPYTER_SERVICE_CONFIG"] = str(config.source.resolve())
+    if os.geteuid() == 0:
+        print(
+            "warning: running as root; kernels and terminals get root's rights. "
+            "The service unit (`jupyter-service install-service`) runs as `user` instead.",
+            file=sys.stderr,
+        )
+    settings = render_server_settings(config, runtime)
+    # Config given to the constructor is re-applied after config files are read,
+    # so these pins win over any jupyter_server_config.py on the machine.
+    ServiceServerApp.launch_instance(argv=[], config=Config(settings))

@@ -1,0 +1,92 @@
+"""Render the Jupyter server's settings from the config. Pure: no disk, no processes."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_service.config import ServiceConfig
+
+COOKIE_MAX_AGE_DAYS = 7
+PORT_RETRIES_EMBEDDED = 50
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the running service adds to the config: computed paths and secrets."""
+
+    notebook_dir: str
+    tools_dir: str | None
+    terminal_rc: str | None
+
+
+def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str, dict[str, Any]]:
+    """The traitlets config, section by section, with SECURITY.md's pins."""
+    server: dict[str, Any] = {
+        "ip": config.ip,
+        "port": config.port,
+        # An admin who asks for a port gets that port or an error; the default moves on.
+        "port_retries": PORT_RETRIES_EMBEDDED if config.embedded else 0,
+        "root_dir": runtime.notebook_dir,
+        "base_url": config.baseUrl,
+        "open_browser": False,
+        "allow_root": True,
+        "allow_unauthenticated_access": False,
+        "allow_remote_access": False,
+        "local_hostnames": ["localhost", *config.reverseProxy.domains],
+        "allow_origin": "",
+        "disable_check_xsrf": False,
+        "default_url": "/lab",
+        "jpserver_extensions": {"jupyterlab": True, "jupyter_server_terminals": True},
+        "terminals_enabled": True,
+    }
+    if runtime.terminal_rc:
+        server["terminado_settings"] = {
+            "shell_command": ["/bin/bash", "--rcfile", runtime.terminal_rc, "-i"]
+        }
+    identity: dict[str, Any] = {
+        "cookie_options": {"samesite": "Lax", "expires_days": COOKIE_MAX_AGE_DAYS},
+        "get_secure_cookie_kwargs": {"max_age_days": COOKIE_MAX_AGE_DAYS},
+        "allow_password_change": False,
+    }
+    if config.auth_mode == "password":
+        assert config.password
+        identity.update(
+            hashed_password=config.password,
+            password_required=True,
+            # Token login is off in password mode: `?token=` gets a 403.
+            token="",
+        )
+    # Token mode leaves `token` unset: Jupyter generates one (or takes $JUPYTER_TOKEN)
+    # and prints the login URL with it, once, at start.
+    lab: dict[str, Any] = {
+        # A managed service asks nothing at first start and calls no one.
+        "news_url": None,
+        "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+        "extension_manager": "readonly",
+    }
+    return {
+        "ServerApp": server,
+        "PasswordIdentityProvider": identity,
+        "LabApp": lab,
+        "LanguageServerManager": {"autodetect": False},
+    }
+
+
+def render_terminal_rc(tools_dir: str) -> str:
+    """bash rc for JupyterLab terminals: a login-like environment, then our tools first on PATH.
+
+    Terminals would otherwise run `bash -l`, and Debian's /etc/profile resets PATH.
+    """
+    return (
+        "# written by jupyter-service: login environment, then the Jupyter tools on PATH\n"
+        "[ -r /etc/profile ] && . /etc/profile\n"
+        "_profile=\n"
+        'for f in "$HOME/.bash_profile" "$HOME/.bash_login" "$HOME/.profile"; do\n'
+        '  if [ -r "$f" ]; then _profile=$f; . "$f"; break; fi\n'
+        "done\n"
+        '[ -z "$_profile" ] && [ -r "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
+        "unset _profile\n"
+        f'export PATH={shlex.quote(tools_dir)}:"$PATH"\n'
+    )
