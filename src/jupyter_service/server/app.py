@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from jupyter_server.serverapp import ServerApp
 from traitlets.config import Config
@@ -18,10 +18,15 @@ from jupyter_service.tools import render_tools_dir, write_tools_dir
 
 
 class ServiceServerApp(ServerApp):
-    """ServerApp whose Ctrl-C stops at once (kernels shut down), as JupyterHub configures it."""
+    """ServerApp whose Ctrl-C stops at once, kernels shut down, as JupyterHub configures it.
 
-    def _handle_sigint(self, sig: Any, frame: Any) -> None:
-        self._signal_stop(sig, frame)
+    Jupyter asks for confirmation on a terminal and, without one, lets KeyboardInterrupt
+    skip the kernel shutdown; a service does neither.
+    """
+
+    def init_signal(self) -> None:
+        super().init_signal()
+        signal.signal(signal.SIGINT, self._signal_stop)
 
 
 def _check_runnable(config: ServiceConfig) -> None:

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install everything the tests need, from nothing, and run the whole suite:
+# ruff (format and lint), mypy strict on src/, then pytest (slow tests included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/ruff format --check src tests bench
+.venv/bin/ruff check src tests bench
+.venv/bin/mypy
+exec .venv/bin/python -m pytest "$@"

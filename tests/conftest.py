@@ -1,0 +1,20 @@
+"""Every test runs with a temporary HOME and Jupyter dirs (pytest-jupyter's jp_environ)
+and our own JUPYTER_SERVICE_* dirs under tmp_path; nothing touches the machine's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupyter_core.paths  # noqa: F401  (pytest-jupyter patches it, and needs it imported)
+import pytest
+
+pytest_plugins = ["pytest_jupyter.jupyter_core"]
+
+
+@pytest.fixture(autouse=True)
+def service_environ(jp_environ: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    state = tmp_path / "service-state"
+    monkeypatch.setenv("JUPYTER_SERVICE_STATE_DIR", str(state))
+    monkeypatch.delenv("JUPYTER_SERVICE_CONFIG", raising=False)
+    monkeypatch.delenv("JUPYTER_TOKEN", raising=False)
+    return state

@@ -1,0 +1,376 @@
+"""The config matrix: each option valid and invalid, with exact messages."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from jupyter_service.cli import main
+from jupyter_service.config import parse_config
+from jupyter_service.config.schema import DEFAULT_TOOLS_PATH
+
+from .helpers import hash_password
+
+HASH = "argon2:$argon2id$v=19$m=10240,t=10,p=8$4XvOqzIPU/sWsC3LYqL4jQ$+58oZlS4ye9E8YQzuPrw8E6gCnvaGhnUeRjtd4qtmVI"
+
+# The original's Quick Start, in our TOML.
+QUICK_START = """
+enable = true
+notebookDir = "/lab/jupyter"
+user = "codgi"
+
+# Enable experimental venv kernel support
+enableVenvKernels = true
+
+# Stable Haskell kernel
+[extraKernels.ihaskell]
+enable = true
+extraPackages = ["lens", "aeson", "vector"]
+
+# Stable Python kernel
+[extraKernels.python-base]
+enable = true
+
+# Reverse proxy with Authelia
+[reverseProxy]
+enable = true
+domains = ["jupyter.example.com"]
+authelia.enable = true
+"""
+
+PASSWORD_LINE = f'password = "{HASH}"\n'
+
+
+def problems_of(text: str) -> list[tuple[str, str]]:
+    return parse_config(text)[1]
+
+
+def test_quick_start_is_valid() -> None:
+    config, problems = parse_config(QUICK_START)
+    assert problems == []
+    assert config is not None
+    assert config.auth_mode == "authelia"
+    assert config.user == "codgi"
+    assert config.ihaskell.enable and config.ihaskell.extraPackages == ("lens", "aeson", "vector")
+    assert [k.name for k in config.pythonKernels] == ["python-base"]
+
+
+def test_defaults_follow_the_original_tables() -> None:
+    config, problems = parse_config(PASSWORD_LINE)
+    assert problems == [] and config is not None
+    assert (config.enable, config.ip, config.port) == (False, "127.0.0.1", 8888)
+    assert (config.user, config.group, config.notebookDir) == ("jupyter", "jupyter", "~/")
+    assert config.enableVenvKernels is True
+    assert config.extraTools == ()
+    assert config.extraToolsPath == tuple(DEFAULT_TOOLS_PATH)
+    assert config.ihaskell.enable is False and config.ihaskell.package == "ihaskell"
+    assert config.reverseProxy.enable is False and config.reverseProxy.domains == ()
+    assert config.reverseProxy.authelia.enable is False
+    assert config.baseUrl == "/"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "enable = true",
+        'ip = "0.0.0.0"',
+        'ip = "::1"',
+        'ip = "localhost"',
+        "port = 1",
+        "port = 65535",
+        'user = "codgi"',
+        'group = "_jupyter"',
+        'notebookDir = "/lab/jupyter"',
+        'notebookDir = "~/notebooks"',
+        "enableVenvKernels = false",
+        'extraTools = ["sh"]',
+        'baseUrl = "/a%40b/"',
+        'extraToolsPath = ["/opt/tools/bin"]',
+        '[extraKernels.python-base]\nextraPackages = ["openai", "pandas>=2.2", "torch==2.1; python_version>\'3\'"]',
+        '[extraKernels.python-base]\npythonPackage = "3.11"',
+        '[extraKernels.python-base]\npythonPackage = "/usr/bin/python3"',
+        '[extraKernels.ihaskell]\npackage = "ihaskell"\nextraPackages = ["lens-aeson"]',
+        '[extraKernels.ml]\nlanguage = "python"\npackages = ["numpy"]\ndisplayName = "ML"\nenv = {OMP_NUM_THREADS = "2"}',
+        '[reverseProxy]\nenable = true\ndomains = ["jupyter.example.com"]',
+    ],
+)
+def test_valid_option(line: str) -> None:
+    assert problems_of(PASSWORD_LINE + line) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "path", "message"),
+    [
+        ('enable = "yes"', "enable", "expected a boolean (true or false), got string 'yes'"),
+        (
+            'ip = "my host"',
+            "ip",
+            "'my host' is not an IP address; allowed: an IPv4 or IPv6 address or 'localhost'",
+        ),
+        ('port = "8888"', "port", "expected an integer, got string '8888'"),
+        ("port = 0", "port", "0 is out of range; allowed: an integer from 1 to 65535"),
+        ("port = 65536", "port", "65536 is out of range; allowed: an integer from 1 to 65535"),
+        ("port = true", "port", "expected an integer, got boolean True"),
+        (
+            'user = "Root User"',
+            "user",
+            "'Root User' is not a valid user or group name; allowed: up to 32 characters, lowercase letters, digits, '-' and '_', starting with a letter or '_'",
+        ),
+        ("group = 5", "group", "expected a string, got integer 5"),
+        (
+            'notebookDir = "notebooks"',
+            "notebookDir",
+            "'notebooks' is relative; allowed: an absolute path or one starting with '~/'",
+        ),
+        (
+            "enableVenvKernels = 1",
+            "enableVenvKernels",
+            "expected a boolean (true or false), got integer 1",
+        ),
+        ('extraTools = "git"', "extraTools", "expected a list of strings, got string 'git'"),
+        (
+            'extraTools = ["/usr/bin/git"]',
+            "extraTools[0]",
+            "'/usr/bin/git' holds a path separator, space or shell character; allowed: a program or Debian package name such as 'git'",
+        ),
+        (
+            'extraTools = ["git;rm"]',
+            "extraTools[0]",
+            "'git;rm' holds a path separator, space or shell character; allowed: a program or Debian package name such as 'git'",
+        ),
+        (
+            'extraTools = ["$(id)"]',
+            "extraTools[0]",
+            "'$(id)' holds a path separator, space or shell character; allowed: a program or Debian package name such as 'git'",
+        ),
+        ("extraTools = [3]", "extraTools[0]", "expected a string, got integer"),
+        (
+            'baseUrl = "jupyter"',
+            "baseUrl",
+            "'jupyter' is not a URL path; allowed: a path that starts and ends with '/', such as '/jupyter/'",
+        ),
+        (
+            '[extraKernels.python-base]\nextraPackages = ["numpy>="]',
+            "extraKernels.python-base.extraPackages[0]",
+            "'numpy>=' is not a PEP 508 requirement (Expected semicolon (after name with no version specifier) or end); allowed: for example 'requests' or 'pandas>=2.2'",
+        ),
+        (
+            '[extraKernels.python-base]\npythonPackage = "ruby"',
+            "extraKernels.python-base.pythonPackage",
+            "'ruby' is not an interpreter; allowed: a version such as '3.11', a name such as 'python3.11', or an absolute path",
+        ),
+        (
+            '[extraKernels.python-base]\nenable = "true"',
+            "extraKernels.python-base.enable",
+            "expected a boolean (true or false), got string 'true'",
+        ),
+        (
+            '[extraKernels.ihaskell]\nextraPackages = ["lens aeson"]',
+            "extraKernels.ihaskell.extraPackages[0]",
+            "'lens aeson' is not a Haskell package name; allowed: for example 'lens' or 'lens-aeson'",
+        ),
+        (
+            "[extraKernels.ihaskell]\npackage = 3",
+            "extraKernels.ihaskell.package",
+            "expected a string, got integer 3",
+        ),
+        (
+            '[extraKernels.ml]\npackages = ["numpy"]',
+            "extraKernels.ml.language",
+            "required; expected a string",
+        ),
+        (
+            '[extraKernels.ml]\nlanguage = "r"',
+            "extraKernels.ml.language",
+            "'r' is not supported; allowed: 'python'",
+        ),
+        (
+            '[extraKernels."../x"]\nlanguage = "python"',
+            'extraKernels."../x"',
+            "'../x' is not a valid kernel name; allowed: 1 to 63 characters: lowercase letters a-z, digits, '-' and '_', starting with a letter or digit",
+        ),
+        (
+            '[extraKernels.ml]\nlanguage = "python"\nenv = {A = 1}',
+            "extraKernels.ml.env.A",
+            "expected a string, got integer",
+        ),
+        ("extraKernels = 3", "extraKernels", "expected a table, got integer"),
+        (
+            '[reverseProxy]\nenable = true\ndomains = ["a.com; include /etc/passwd"]',
+            "reverseProxy.domains[0]",
+            "'a.com; include /etc/passwd' is not a domain name; allowed: letters, digits, '-' and dots, such as 'jupyter.example.com'",
+        ),
+        (
+            "[reverseProxy]\nenable = true",
+            "reverseProxy.domains",
+            "must name at least one domain when reverseProxy.enable is true",
+        ),
+        (
+            '[reverseProxy]\ndomains = ["a.com"]\nauthelia.enable = true',
+            "reverseProxy.enable",
+            "must be true when reverseProxy.authelia.enable is true",
+        ),
+        (
+            "[reverseProxy]\nauthelia = true",
+            "reverseProxy.authelia",
+            "expected a table, got boolean",
+        ),
+        ("prot = 8888", "prot", "unknown key; did you mean 'port'?"),
+        (
+            "[extraKernels.python-base]\nextraPakages = []",
+            "extraKernels.python-base.extraPakages",
+            "unknown key; did you mean 'extraPackages'?",
+        ),
+        (
+            "zzz = 1",
+            "zzz",
+            "unknown key; allowed here: baseUrl, enable, enableVenvKernels, extraKernels, extraTools, extraToolsPath, group, ip, notebookDir, password, port, reverseProxy, user",
+        ),
+    ],
+)
+def test_invalid_option(line: str, path: str, message: str) -> None:
+    assert (path, message) in problems_of(PASSWORD_LINE + line)
+
+
+HASH_HINT = "make one with `jupyter-service hash-password`"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        # SECURITY.md 16: malformed hashes are rejected by check, never a 500 at login.
+        ("argon2:", f"is a malformed argon2 hash; {HASH_HINT}"),
+        ("argon2:$argon2id$garbage", f"is a malformed argon2 hash; {HASH_HINT}"),
+        (
+            "sha1:x:y",
+            f"is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, {HASH_HINT}",
+        ),
+        (
+            "hunter2",
+            f"is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, {HASH_HINT}",
+        ),
+        ("", f"is empty; omit the key to use Authelia instead, or {HASH_HINT}"),
+    ],
+)
+def test_malformed_password_hash(value: str, message: str) -> None:
+    assert problems_of(f'password = "{value}"') == [("password", message)]
+
+
+def test_generated_hash_is_accepted() -> None:
+    assert problems_of(f'password = "{hash_password("s3cret")}"') == []
+
+
+def test_authentication_must_be_configured() -> None:
+    assert problems_of("enable = true") == [
+        (
+            "password",
+            "authentication is not configured; set `password` to a hash from "
+            "`jupyter-service hash-password`, or use Authelia with `reverseProxy.enable = true` "
+            "and `reverseProxy.authelia.enable = true`",
+        )
+    ]
+
+
+def test_not_toml() -> None:
+    [(path, message)] = problems_of("port = = 3")
+    assert path == "" and message.startswith("not valid TOML: ")
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else b"<dir>"
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def test_five_mistakes_all_reported_nothing_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], service_environ: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "enable = true\n"
+        "prot = 8888\n"
+        "port = 70000\n"
+        'password = "sha1:x:y"\n'
+        'extraTools = ["git; rm -rf /"]\n'
+        "[extraKernels.python-base]\n"
+        'extraPackages = ["numpy>="]\n'
+    )
+    before = snapshot(tmp_path)
+    home_before = snapshot(Path(os.environ["HOME"]))
+    for command in ("check", "up"):
+        assert main([command, "--config", str(config)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err == (
+            f"error: {config} has 5 problems:\n"
+            "  prot: unknown key; did you mean 'port'?\n"
+            "  port: 70000 is out of range; allowed: an integer from 1 to 65535\n"
+            "  password: is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, "
+            "make one with `jupyter-service hash-password`\n"
+            "  extraTools[0]: 'git; rm -rf /' holds a path separator, space or shell character; "
+            "allowed: a program or Debian package name such as 'git'\n"
+            "  extraKernels.python-base.extraPackages[0]: 'numpy>=' is not a PEP 508 requirement "
+            "(Expected semicolon (after name with no version specifier) or end); "
+            "allowed: for example 'requests' or 'pandas>=2.2'\n"
+            "hint: fix them, then run `jupyter-service check` again; nothing was changed on disk\n"
+        )
+    assert snapshot(tmp_path) == before
+    assert snapshot(Path(os.environ["HOME"])) == home_before
+    assert not service_environ.exists()
+
+
+def test_tool_not_on_host(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    _, problems = parse_config(
+        PASSWORD_LINE + f'extraTools = ["no-such-tool-xyz"]\nextraToolsPath = ["{tools}"]',
+        check_host=True,
+    )
+    assert problems == [
+        (
+            "extraTools[0]",
+            f"'no-such-tool-xyz' is not installed on this machine (looked in {tools} and "
+            "Debian's packages); install it, for example `apt-get install no-such-tool-xyz`, "
+            "or remove it",
+        )
+    ]
+
+
+def test_tool_found_in_search_path(tmp_path: Path) -> None:
+    tool = tmp_path / "hello-tool"
+    tool.write_text("#!/bin/sh\necho hello\n")
+    tool.chmod(0o755)
+    text = PASSWORD_LINE + f'extraTools = ["hello-tool"]\nextraToolsPath = ["{tmp_path}"]'
+    assert parse_config(text, check_host=True)[1] == []
+
+
+def test_check_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(PASSWORD_LINE + "[extraKernels.python-base]\nenable = true\n")
+    assert main(["check", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == (
+        f"ok: {config} is valid (auth: password; stable kernels: python-base; venv kernels: on)\n"
+    )
+
+
+def test_config_found_through_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "env.toml"
+    config.write_text("port = 0\n" + PASSWORD_LINE)
+    monkeypatch.setenv("JUPYTER_SERVICE_CONFIG", str(config))
+    assert main(["check"]) == 1
+    assert "port: 0 is out of range" in capsys.readouterr().err
+
+
+def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope.toml"
+    assert main(["check", "--config", str(missing)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: config file not found: {missing}\n"
+        "hint: pass an existing file with --config, or run `jupyter-service up` with no config "
+        "for the embedded default\n"
+    )
