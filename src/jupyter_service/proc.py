@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,11 +25,34 @@ def run_subprocess(
     check: bool = True,
     log_dir: Path | None = None,
     what: str | None = None,
+    stream: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `cmd`, capturing its output. On failure with `check`, keep the output in a log file
-    and raise a ServiceError naming the command, its exit status, its last lines and the log."""
+    """Run `cmd`, capturing its output (and, with `stream` on a terminal, showing it as it
+    comes: progress for long installs). On failure with `check`, keep the output in a log
+    file and raise a ServiceError naming the command, its status, its last lines and the log."""
     log.debug("running: %s", " ".join(cmd))
-    proc = subprocess.run(
+    if stream and sys.stderr.isatty():
+        proc = _run_tee(cmd, env, cwd)
+    else:
+        proc = subprocess.run(
+            list(cmd),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+    if check and proc.returncode != 0:
+        raise subprocess_error(cmd, proc.returncode, proc.stdout, log_dir, what)
+    return proc
+
+
+def _run_tee(
+    cmd: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None
+) -> subprocess.CompletedProcess[str]:
+    with subprocess.Popen(
         list(cmd),
         env=dict(env) if env is not None else None,
         cwd=cwd,
@@ -36,11 +60,15 @@ def run_subprocess(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        raise subprocess_error(cmd, proc.returncode, proc.stdout, log_dir, what)
-    return proc
+    ) as child:
+        assert child.stdout is not None
+        chunks = []
+        for line in child.stdout:
+            chunks.append(line)
+            sys.stderr.write(line)
+            sys.stderr.flush()
+        status = child.wait()
+    return subprocess.CompletedProcess(list(cmd), status, "".join(chunks), None)
 
 
 def subprocess_error(

@@ -1,0 +1,1 @@
+"""Experimental tier: per-user venv kernels, made fast by cloning a prepared base venv."""

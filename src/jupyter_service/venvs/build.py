@@ -1,0 +1,148 @@
+"""Make venv kernels: a shared, byte-compiled base venv per interpreter, hardlink-cloned.
+
+`create` is a `cp -al` of the base plus a kernelspec: about the cost of the copy itself.
+Everything is built under a hidden temp name and renamed into place, under a per-name lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from jupyter_service.errors import ServiceError
+from jupyter_service.proc import run_subprocess
+from jupyter_service.venvs.kernelspec import (
+    LAUNCHER_MODULE,
+    LAUNCHER_SOURCE,
+    render_kernelspec,
+    render_shell_rc,
+)
+from jupyter_service.venvs.layout import (
+    INCOMPLETE_MARKER,
+    METADATA_FILE,
+    Layout,
+    ensure_root,
+)
+
+BASE_PACKAGES = ("ipykernel", "ipywidgets", "pip")
+BASE_FORMAT = 1
+
+Say = Callable[[str], None]
+
+
+def uv_bin() -> str:
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
+def base_python() -> str:
+    """The interpreter venv kernels use: $JUPYTER_SERVICE_VENV_PYTHON, else the one under ours."""
+    env = os.environ.get("JUPYTER_SERVICE_VENV_PYTHON")
+    if env:
+        return env
+    candidate = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return str(candidate) if candidate.exists() else sys.executable
+
+
+def subprocess_env() -> dict[str, str]:
+    """Our environment without what would point uv or Python at another venv."""
+    drop = {"VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "CONDA_PREFIX", "UV_PYTHON"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+def site_packages(venv: Path) -> Path:
+    found = sorted((venv / "lib").glob("python3.*/site-packages"))
+    if not found:
+        raise ServiceError(f"not a Python venv (no lib/python3.*/site-packages): {venv}")
+    return found[0]
+
+
+def base_key(python: str) -> str:
+    spec = {
+        "python": os.path.realpath(python),
+        "version": platform.python_version() if python == sys.executable else python,
+        "packages": BASE_PACKAGES,
+        "format": BASE_FORMAT,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def temp_dir(root: Path, label: str) -> Path:
+    """A hidden work dir under `root`, named so leftovers can be found and cleaned."""
+    path = root / f".tmp-{label}-{os.getpid()}-{time.monotonic_ns()}"
+    path.mkdir(mode=0o755)
+    return path
+
+
+def ensure_base(layout: Layout, say: Say) -> Path:
+    """The prepared base venv: made once (cold) with uv from its cache, byte-compiled."""
+    python = base_python()
+    base = layout.base_dir() / base_key(python)
+    if (base / "pyvenv.cfg").exists():
+        return base
+    ensure_root(layout.base_dir())
+    say("Installing base packages (first run: preparing the shared base venv)...")
+    work = temp_dir(layout.base_dir(), "base")
+    try:
+        env = subprocess_env()
+        run_subprocess(
+            [uv_bin(), "venv", "--quiet", "--relocatable", "--python", python, str(work)],
+            env=env,
+            what="creating the base venv failed",
+            log_dir=layout.venvs,
+            stream=True,
+        )
+        run_subprocess(
+            [
+                uv_bin(),
+                "pip",
+                "install",
+                "--python",
+                str(work / "bin" / "python"),
+                "--compile-bytecode",
+                *BASE_PACKAGES,
+            ],
+            env=env,
+            what="installing the base packages failed",
+            log_dir=layout.venvs,
+            stream=True,
+        )
+        try:
+            work.rename(base)
+        except OSError:
+            if not (base / "pyvenv.cfg").exists():
+                raise
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return base
+
+
+def clone_base(base: Path, target: Path) -> None:
+    """Hardlink-copy the base venv (`cp -al`); a plain copy across filesystems."""
+    proc = run_subprocess(["cp", "-al", f"{base}/.", str(target)], check=False)
+    if proc.returncode != 0:
+        run_subprocess(["cp", "-a", f"{base}/.", str(target)], what="copying the base venv failed")
+
+
+def personalize(work: Path, name: str, final: Path) -> None:
+    """What each venv gets of its own (new files, never writes through the hardlinks)."""
+    (work / INCOMPLETE_MARKER).write_text("")
+    launcher = site_packages(work) / f"{LAUNCHER_MODULE}.py"
+    launcher.write_text(LAUNCHER_SOURCE)
+    (work / ".jupyter-service-shellrc").write_text(render_shell_rc(name, final))
+    meta = {"name": name, "created": time.time(), "python": base_python()}
+    (work / METADATA_FILE).write_text(json.dumps(meta))
+
+
+def write_kernelspec_dir(work: Path, name: str, venv: Path) -> None:
+    spec = render_kernelspec(name, venv)
+    (work / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")

@@ -1,0 +1,103 @@
+"""`create` and `create-from`: clone the base, add requirements, register; all or nothing."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from jupyter_service.errors import ServiceError
+from jupyter_service.proc import run_subprocess
+from jupyter_service.venvs.build import (
+    Say,
+    clone_base,
+    ensure_base,
+    personalize,
+    subprocess_env,
+    temp_dir,
+    uv_bin,
+    write_kernelspec_dir,
+)
+from jupyter_service.venvs.layout import INCOMPLETE_MARKER, Layout, ensure_root
+from jupyter_service.venvs.locks import BASE_LOCK, clean_name, name_lock
+
+
+class Terminated(BaseException):
+    """SIGTERM while building: unwind so the half-made venv is removed."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def terminate_as_exception() -> Iterator[None]:
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def create_venv_kernel(
+    layout: Layout, name: str, say: Say, requirements: Path | None = None
+) -> Path:
+    venv = layout.venv(name)
+    spec_dir = layout.kernelspec(name)
+    if requirements is not None and not requirements.is_file():
+        raise ServiceError(
+            f"requirements file not found: {requirements}",
+            hint="pass the path of a requirements.txt",
+        )
+    ensure_root(layout.venvs)
+    ensure_root(layout.kernels)
+    with terminate_as_exception(), name_lock(layout, name):
+        clean_name(layout, name)
+        if venv.exists() or spec_dir.exists():
+            raise ServiceError(
+                f"kernel '{name}' already exists",
+                hint=f"pick another name, or delete it first: `jupyter-venv-kernel delete {name}`",
+            )
+        say(f"Creating venv for kernel '{name}'...")
+        with name_lock(layout, BASE_LOCK, wait=True):
+            base = ensure_base(layout, say)
+        work = temp_dir(layout.venvs, name)
+        spec_work: Path | None = None
+        try:
+            clone_base(base, work)
+            personalize(work, name, venv)
+            if requirements is not None:
+                say(f"Installing packages from {requirements}...")
+                run_subprocess(
+                    [
+                        uv_bin(),
+                        "pip",
+                        "install",
+                        "--python",
+                        str(work / "bin" / "python"),
+                        "-r",
+                        str(requirements),
+                    ],
+                    env=subprocess_env(),
+                    cwd=requirements.resolve().parent,
+                    what=f"installing {requirements} failed; nothing was created",
+                    log_dir=layout.venvs,
+                    stream=True,
+                )
+            say("Registering kernel...")
+            spec_work = temp_dir(layout.kernels, name)
+            write_kernelspec_dir(spec_work, name, venv)
+            work.rename(venv)
+            spec_work.rename(spec_dir)
+            (venv / INCOMPLETE_MARKER).unlink()
+        except BaseException:
+            for leftover in (work, spec_work):
+                if leftover is not None and leftover.exists():
+                    shutil.rmtree(leftover, ignore_errors=True)
+            clean_name(layout, name)
+            raise
+    say(f"Kernel '{name}' created successfully!")
+    return venv

@@ -1,0 +1,277 @@
+"""`list`, `delete`, `shell`, `export`: the venv kernels already made."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_service.errors import ServiceError
+from jupyter_service.proc import run_subprocess
+from jupyter_service.venvs.build import site_packages, subprocess_env, uv_bin
+from jupyter_service.venvs.layout import (
+    INCOMPLETE_MARKER,
+    LAST_USED_FILE,
+    METADATA_FILE,
+    Layout,
+)
+from jupyter_service.venvs.locks import clean_name, name_lock
+from jupyter_service.venvs.spec_files import is_our_kernelspec, read_kernel_json, venv_of
+
+
+@dataclass(frozen=True)
+class VenvInfo:
+    name: str
+    path: str
+    status: str  # ok | broken: venv missing | no kernelspec
+    size: int | None
+    packages: int | None
+    created: float | None
+    last_used: float | None
+
+
+def _read_meta(venv: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((venv / METADATA_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, f)).st_size
+    return total
+
+
+def _usage(venv: Path, meta: dict[str, Any]) -> tuple[int | None, int | None]:
+    """Size and package count, cached in the venv's metadata until its site-packages changes,
+    so `list` costs the same with 100 venvs as with one."""
+    try:
+        sp = site_packages(venv)
+        key = sp.stat().st_mtime_ns
+    except (ServiceError, OSError):
+        return None, None
+    cached = meta.get("usage")
+    if isinstance(cached, dict) and cached.get("key") == key:
+        return cached.get("size"), cached.get("packages")
+    packages = sum(1 for p in sp.iterdir() if p.name.endswith(".dist-info"))
+    size = _tree_size(venv)
+    meta["usage"] = {"key": key, "size": size, "packages": packages}
+    tmp = venv / f"{METADATA_FILE}.tmp{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps(meta))
+        tmp.replace(venv / METADATA_FILE)
+    except OSError:
+        pass  # a venv we may not write to still lists
+    return size, packages
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def find_venvs(layout: Layout) -> list[VenvInfo]:
+    result: dict[str, VenvInfo] = {}
+    if layout.venvs.is_dir() and not layout.venvs.is_symlink():
+        for venv in sorted(layout.venvs.iterdir()):
+            if venv.name.startswith(".") or not venv.is_dir() or venv.is_symlink():
+                continue
+            if (venv / INCOMPLETE_MARKER).exists():
+                continue
+            meta = _read_meta(venv)
+            size, packages = _usage(venv, meta)
+            ok = is_our_kernelspec(layout.kernels / venv.name, venv)
+            created = meta.get("created")
+            result[venv.name] = VenvInfo(
+                name=venv.name,
+                path=str(venv),
+                status="ok" if ok else "no kernelspec",
+                size=size,
+                packages=packages,
+                created=created if isinstance(created, (int, float)) else None,
+                last_used=_mtime(venv / LAST_USED_FILE),
+            )
+    if layout.kernels.is_dir() and not layout.kernels.is_symlink():
+        for spec_dir in sorted(layout.kernels.iterdir()):
+            if spec_dir.name in result or spec_dir.name.startswith("."):
+                continue
+            spec = read_kernel_json(spec_dir)
+            venv_path = venv_of(spec) if spec else None
+            if venv_path and not Path(venv_path).is_dir():
+                result[spec_dir.name] = VenvInfo(
+                    spec_dir.name, venv_path, "broken: venv missing", None, None, None, None
+                )
+    return [result[name] for name in sorted(result)]
+
+
+def find_all_kernelspecs() -> list[dict[str, Any]]:
+    """Every kernel Jupyter sees, as jupyter_client finds them."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    # The native kernel is found as data in our prefix; importing ipykernel would cost more.
+    specs = KernelSpecManager(ensure_native_kernel=False).get_all_specs()
+    rows = []
+    for name in sorted(specs):
+        spec = specs[name].get("spec", {})
+        meta = spec.get("metadata") or {}
+        tier = (meta.get("jupyter_service") or {}).get("tier", "")
+        rows.append(
+            {
+                "name": name,
+                "display_name": spec.get("display_name", name),
+                "resource_dir": specs[name].get("resource_dir", ""),
+                "tier": tier,
+            }
+        )
+    return rows
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError
+
+
+def _when(stamp: float | None, never: str = "never") -> str:
+    if stamp is None:
+        return never
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def render_list(kernels: list[dict[str, Any]], venvs: list[VenvInfo]) -> str:
+    lines = ["Jupyter kernels:"]
+    width = max([len(k["name"]) for k in kernels] + [4])
+    for k in kernels:
+        tier = f"  [{k['tier']}]" if k["tier"] else ""
+        lines.append(f"  {k['name']:<{width}}  {k['display_name']}{tier}")
+    if not kernels:
+        lines.append("  (none)")
+    lines.append("")
+    lines.append("Experimental venv kernels:")
+    if not venvs:
+        lines.append("  (none; make one with `jupyter-venv-kernel create NAME`)")
+        return "\n".join(lines)
+    width = max(len(v.name) for v in venvs)
+    lines.append(f"  {'NAME':<{width}}  {'SIZE':>9}  {'PACKAGES':>8}  {'CREATED':<16}  LAST USED")
+    for v in venvs:
+        row = (
+            f"  {v.name:<{width}}  {_human_size(v.size):>9}  "
+            f"{'-' if v.packages is None else v.packages:>8}  {_when(v.created, '-'):<16}  "
+            f"{_when(v.last_used)}"
+        )
+        if v.status != "ok":
+            row += f"  ({v.status}; remove with `jupyter-venv-kernel delete {v.name}`)"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def list_json(kernels: list[dict[str, Any]], venvs: list[VenvInfo]) -> str:
+    return json.dumps({"kernels": kernels, "venvs": [asdict(v) for v in venvs]}, indent=1)
+
+
+def delete_venv_kernel(layout: Layout, name: str, confirm: bool) -> None:
+    venv = layout.venv(name)
+    spec_dir = layout.kernelspec(name)
+    with name_lock(layout, name):
+        clean_name(layout, name)
+        has_venv = venv.is_dir()
+        ours = is_our_kernelspec(spec_dir, venv)
+        if not has_venv and not ours:
+            if spec_dir.exists():
+                raise ServiceError(
+                    f"kernel '{name}' was not made by jupyter-venv-kernel; leaving it alone",
+                    hint=f"remove it with `jupyter kernelspec remove {name}` if you mean to",
+                )
+            raise ServiceError(
+                f"no venv kernel named '{name}'",
+                hint="see the names with `jupyter-venv-kernel list`",
+            )
+        if confirm and not _ask(f"Delete kernel '{name}' and its venv {venv}? [y/N] "):
+            print("Nothing deleted.")
+            return
+        if ours:
+            shutil.rmtree(spec_dir)
+        if has_venv:
+            # Renamed first, so the venv vanishes at once even if removal is interrupted.
+            doomed = layout.venvs / f".tmp-{name}-{os.getpid()}-delete"
+            venv.rename(doomed)
+            shutil.rmtree(doomed)
+    print(f"Kernel '{name}' deleted.")
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise ServiceError(
+            "refusing to delete without a question, and there is no terminal to ask on",
+            hint="add --yes to delete without asking",
+        )
+    return input(question).strip().lower() in ("y", "yes")
+
+
+def complete_venv(layout: Layout, name: str) -> Path:
+    venv = layout.venv(name)
+    if not venv.is_dir() or (venv / INCOMPLETE_MARKER).exists():
+        raise ServiceError(
+            f"no venv kernel named '{name}'",
+            hint=f"make it with `jupyter-venv-kernel create {name}`",
+        )
+    return venv
+
+
+def venv_environment(venv: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONHOME", None)
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def exec_shell(layout: Layout, name: str, command: list[str]) -> None:
+    """Replace this process with a shell (or `command`) that has the venv active."""
+    venv = complete_venv(layout, name)
+    env = venv_environment(venv)
+    if command:
+        try:
+            os.execvpe(command[0], command, env)
+        except FileNotFoundError:
+            raise ServiceError(f"command not found in the venv or on PATH: {command[0]}") from None
+    shell = os.environ.get("SHELL") or "/bin/bash"
+    rc = venv / ".jupyter-service-shellrc"
+    print(f"Entering venv of kernel '{name}'; pip installs go into it. Type `exit` to leave.")
+    sys.stdout.flush()
+    if os.path.basename(shell) == "bash" and rc.exists():
+        os.execve(shell, [shell, "--rcfile", str(rc), "-i"], env)
+    env["PS1"] = f"(venv-kernel:{name}) $ "
+    os.execve(shell, [shell, "-i"], env)
+
+
+def export_requirements(layout: Layout, name: str) -> str:
+    venv = complete_venv(layout, name)
+    proc = run_subprocess(
+        [uv_bin(), "pip", "freeze", "--quiet", "--python", str(venv / "bin" / "python")],
+        env=subprocess_env(),
+        what=f"listing the packages of '{name}' failed",
+    )
+    header = (
+        f"# Packages of venv kernel '{name}', pinned by `jupyter-venv-kernel export {name}`.\n"
+        f"# Reproduce with: jupyter-venv-kernel create-from NEW-NAME this-file.txt\n"
+    )
+    return header + proc.stdout

@@ -1,0 +1,110 @@
+"""`promote`: add what the user installed in a venv kernel to a stable kernel's config,
+keeping the file's comments and layout (tomlkit), and show the diff."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from email.parser import HeaderParser
+from pathlib import Path
+
+import tomlkit
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from jupyter_service.config import parse_config
+from jupyter_service.config.model import read_config_text
+from jupyter_service.errors import ConfigError, ServiceError
+from jupyter_service.venvs.build import BASE_PACKAGES, site_packages
+
+
+def requested_packages(venv: Path) -> list[tuple[str, str]]:
+    """(name, version) of the packages asked for by name (pip and uv mark them REQUESTED),
+    not their dependencies, and not the base packages every venv kernel has."""
+    base = {canonicalize_name(p) for p in BASE_PACKAGES}
+    found = []
+    for dist in sorted(site_packages(venv).glob("*.dist-info")):
+        if not (dist / "REQUESTED").exists():
+            continue
+        headers = HeaderParser().parsestr((dist / "METADATA").read_text(errors="replace"))
+        name, version = headers.get("Name"), headers.get("Version")
+        if name and version and canonicalize_name(name) not in base:
+            found.append((name, version))
+    return found
+
+
+def _requirement_name(text: str) -> str | None:
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return None
+
+
+def render_promoted(text: str, kernel: str, packages: list[tuple[str, str]]) -> str:
+    """The config text with `packages` added to `extraKernels.<kernel>`. Pure."""
+    doc = tomlkit.parse(text)
+    kernels = doc.get("extraKernels")
+    table = kernels.get(kernel) if kernels is not None else None
+    if table is None:
+        raise ServiceError(
+            f"the config has no stable kernel [extraKernels.{kernel}]",
+            hint=f"add `[extraKernels.{kernel}]` with `enable = true`, or pick one with --to",
+        )
+    if kernel == "ihaskell":
+        raise ServiceError("ihaskell is not a Python kernel", hint="use --to python-base")
+    key = "extraPackages" if kernel == "python-base" else "packages"
+    if key not in table:
+        table[key] = tomlkit.array()
+    array = table[key]
+    have = {_requirement_name(str(item)) for item in array}
+    for name, version in packages:
+        if canonicalize_name(name) not in have:
+            array.append(f"{name}=={version}")
+    return tomlkit.dumps(doc)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def promote(venv: Path, config_path: Path, kernel: str) -> str:
+    """Edit the config in place; return the unified diff ('' when nothing was new)."""
+    packages = requested_packages(venv)
+    if not packages:
+        raise ServiceError(
+            f"nothing to promote: no packages were installed in {venv} beyond the base ones",
+            hint="install what you need first, e.g. `!pip install NAME` in the notebook",
+        )
+    old = read_config_text(config_path)
+    new = render_promoted(old, kernel, packages)
+    if new == old:
+        return ""
+    _, problems = parse_config(new, config_path)
+    if problems:
+        raise ConfigError(f"{config_path} (after promoting)", problems)
+    try:
+        write_text_atomic(config_path, new)
+    except PermissionError:
+        raise ServiceError(
+            f"cannot write {config_path}: permission denied",
+            hint="ask the admin to run this command, or pass a copy with --config",
+        ) from None
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=str(config_path),
+            tofile=str(config_path),
+        )
+    )
