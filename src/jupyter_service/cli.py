@@ -8,10 +8,19 @@ import sys
 from collections.abc import Sequence
 
 from jupyter_service import __version__
-from jupyter_service.commands import check, hash_password, serve
+from jupyter_service.commands import (
+    check,
+    gc,
+    generations,
+    hash_password,
+    lock,
+    rollback,
+    serve,
+    switch,
+)
 from jupyter_service.errors import ServiceError
 
-COMMANDS = (serve, check, hash_password)
+COMMANDS = (serve, check, hash_password, lock, switch, generations, rollback, gc)
 
 
 def build_parser() -> argparse.ArgumentParser:

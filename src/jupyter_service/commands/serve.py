@@ -1,18 +1,24 @@
-"""`jupyter-service up` and `run`: serve JupyterLab in the foreground."""
+"""`jupyter-service up` and `run`: serve JupyterLab in the foreground.
+
+The server is imported when it is run: jupyter_server takes a second to import, and every
+other command (a no-op `switch` above all) should not pay for it."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
-from jupyter_service.server.app import run_server
+from jupyter_service.store.switch import lock_kernels, missing_locks, switch
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = subparsers.add_parser(
         "up",
         help="check, build what is missing, switch, and serve in the foreground",
-        description="The main job: validate the config and serve JupyterLab in the foreground "
+        description="The main job: validate the config, lock stable kernels that have no "
+        "lock yet, switch (build what the store lacks), and serve JupyterLab in the foreground "
         "until Ctrl-C or SIGTERM. With no config, the embedded default: 127.0.0.1, port 8888 "
         "or the next free one, the current directory, a generated token, venv kernels on.",
     )
@@ -20,13 +26,37 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.set_defaults(handler=run_up)
     run = subparsers.add_parser(
         "run",
-        help="serve JupyterLab from the config (what the service unit calls)",
-        description="Serve JupyterLab in the foreground from the config, as the service unit does.",
+        help="serve JupyterLab with the current generation's kernels (what the service unit calls)",
+        description="Serve JupyterLab in the foreground with the current generation's stable "
+        "kernels, as the service unit does; builds and switches nothing.",
     )
     add_config_argument(run)
-    run.set_defaults(handler=run_up)
+    run.set_defaults(handler=run_run)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 def run_up(args: argparse.Namespace) -> int:
+    from jupyter_service.server.app import run_server
+
+    config = resolve_config(args)
+    if config.source is not None:
+        # First start: lock what has no lock yet. A lock that no longer matches the config is
+        # never changed here: `switch` says so and points to `lock`.
+        state = paths.state_dir()
+        if missing_locks(config):
+            lock_kernels(config, state, say=_say)
+        result = switch(config, state, say=_say)
+        if result.changed and result.generation is not None:
+            _say(f"switched to generation {result.generation.number}")
+    run_server(config)
+    return 0
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from jupyter_service.server.app import run_server
+
     run_server(resolve_config(args))
     return 0

@@ -74,7 +74,19 @@ def prepare_runtime(config: ServiceConfig) -> Runtime:
         notebook_dir=str(notebook_dir),
         tools_dir=str(tools_dir) if tools_dir else None,
         terminal_rc=str(rc) if rc else None,
+        kernel_dirs=_kernel_dirs(),
     )
+
+
+def _kernel_dirs() -> tuple[str, ...]:
+    """The current generation's kernels (through the `current` link, so a switch or rollback
+    shows at once), then Jupyter's own kernelspec dirs."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from jupyter_service.store.generations import current_kernels_dir
+
+    stable = str(current_kernels_dir(paths.state_dir()))
+    return (stable, *(d for d in KernelSpecManager().kernel_dirs if d != stable))
 
 
 def run_server(config: ServiceConfig) -> None:

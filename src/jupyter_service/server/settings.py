@@ -19,6 +19,8 @@ class Runtime:
     notebook_dir: str
     tools_dir: str | None
     terminal_rc: str | None
+    # Kernelspec dirs searched in order: the current generation's first, then Jupyter's.
+    kernel_dirs: tuple[str, ...] = ()
 
 
 def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str, dict[str, Any]]:
@@ -66,12 +68,15 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
         "extension_manager": "readonly",
     }
-    return {
+    settings: dict[str, dict[str, Any]] = {
         "ServerApp": server,
         "PasswordIdentityProvider": identity,
         "LabApp": lab,
         "LanguageServerManager": {"autodetect": False},
     }
+    if runtime.kernel_dirs:
+        settings["KernelSpecManager"] = {"kernel_dirs": list(runtime.kernel_dirs)}
+    return settings
 
 
 def render_terminal_rc(tools_dir: str) -> str:

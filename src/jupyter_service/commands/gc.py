@@ -1,0 +1,36 @@
+"""`jupyter-service gc [--keep N]`: remove what no kept generation uses."""
+
+from __future__ import annotations
+
+import argparse
+
+from jupyter_service import paths
+from jupyter_service.errors import ServiceError
+from jupyter_service.store.gc import collect_garbage
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "gc",
+        help="remove store paths no generation uses (and old generations with --keep N)",
+        description="Remove store paths that no generation uses. With --keep N, first remove "
+        "every generation but the current one and the N newest. A store path that a running "
+        "kernel uses is never removed.",
+    )
+    parser.add_argument("--keep", type=int, metavar="N", help="keep only the N newest generations")
+    parser.set_defaults(handler=run_gc)
+
+
+def run_gc(args: argparse.Namespace) -> int:
+    if args.keep is not None and args.keep < 0:
+        raise ServiceError("--keep must be 0 or more", hint="jupyter-service gc --keep 5")
+    result = collect_garbage(paths.state_dir(), args.keep)
+    for number in result.removed_generations:
+        print(f"removed generation {number}")
+    for path in result.removed_paths:
+        print(f"removed {path}")
+    for path, pids in result.in_use.items():
+        print(f"kept {path}: in use by pid {', '.join(map(str, pids))}")
+    mib = result.freed_bytes / 2**20
+    print(f"freed {mib:.1f} MiB ({len(result.removed_paths)} store paths)")
+    return 0

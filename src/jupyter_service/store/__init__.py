@@ -1,0 +1,2 @@
+"""The stable tier: locked Python kernels built into a content-addressed store, switched
+atomically through numbered generations."""

@@ -1,0 +1,97 @@
+"""`gc`: remove old generations (with --keep) and the store paths no kept generation uses,
+never one that a running process (a kernel started from an older generation) uses."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_service.store import build, generations
+
+
+@dataclass
+class GcResult:
+    removed_generations: list[int] = field(default_factory=list)
+    removed_paths: list[str] = field(default_factory=list)
+    in_use: dict[str, list[int]] = field(default_factory=dict)
+    freed_bytes: int = 0
+
+
+def _store_entry(path: str, prefix: str) -> str | None:
+    if path.startswith(prefix):
+        return path[len(prefix) :].split("/", 1)[0]
+    return None
+
+
+def find_store_users(store: Path) -> dict[str, list[int]]:
+    """Store entries that running processes use (their command line, executable or mapped
+    files point inside) -> the pids."""
+    prefix = str(store.resolve()) + "/"
+    users: dict[str, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        paths: list[str] = []
+        try:
+            paths += (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            paths.append(os.readlink(proc / "exe"))
+        except OSError:
+            pass
+        try:
+            with (proc / "maps").open() as maps:
+                paths += [line.rsplit(" ", 1)[-1].strip() for line in maps if prefix in line]
+        except OSError:
+            pass
+        for path in paths:
+            entry = _store_entry(os.path.normpath(path), prefix) if path else None
+            if entry and int(proc.name) not in users.setdefault(entry, []):
+                users[entry].append(int(proc.name))
+    return users
+
+
+def _size(root: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+def collect_garbage(state: Path, keep: int | None = None) -> GcResult:
+    """With `keep`, remove all generations but the current one and the `keep` newest; then
+    remove every store path that no remaining generation and no running process uses."""
+    result = GcResult()
+    store = build.store_dir(state)
+    with generations.state_lock(state):
+        build.remove_stale_work(store)
+        generations.remove_stale_work(state)
+        current = generations.current_number(state)
+        remaining = generations.list_generations(state)
+        if keep is not None:
+            newest = {g.number for g in remaining[-keep:]} if keep > 0 else set()
+            for generation in remaining:
+                if generation.number not in newest and generation.number != current:
+                    generations.remove_generation(generation)
+                    result.removed_generations.append(generation.number)
+            remaining = [g for g in remaining if g.number not in result.removed_generations]
+        referenced = {
+            Path(entry["store_path"]).name for g in remaining for entry in g.kernels.values()
+        }
+        if not store.is_dir():
+            return result
+        users = find_store_users(store)
+        for path in sorted(store.iterdir()):
+            if path.name.startswith(".") or path.name in referenced:
+                continue
+            if path.name in users:
+                result.in_use[str(path)] = users[path.name]
+                continue
+            result.freed_bytes += _size(path)
+            doomed = store / f"{build.TMP_PREFIX}gc-{path.name}"
+            path.rename(doomed)
+            build.remove_tree(doomed)
+            result.removed_paths.append(str(path))
+    return result

@@ -1,0 +1,159 @@
+"""Generations: `<state>/generations/N` holds kernelspecs pointing into the store and a
+manifest; `<state>/current` is a symlink to one of them, replaced with one atomic rename."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jupyter_service.store.kernelspec import render_kernelspec
+
+GENERATIONS = "generations"
+CURRENT = "current"
+MANIFEST = "manifest.json"
+KERNELS = "kernels"
+_LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
+
+
+@dataclass(frozen=True)
+class Generation:
+    number: int
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def kernels(self) -> dict[str, dict[str, Any]]:
+        return dict(self.manifest.get("kernels", {}))
+
+    @property
+    def created(self) -> str:
+        return str(self.manifest.get("created", ""))
+
+
+def current_kernels_dir(state: Path) -> Path:
+    """The kernelspec dir a running server searches: through `current`, so a switch or a
+    rollback changes what it lists without a restart."""
+    return state / CURRENT / KERNELS
+
+
+@contextlib.contextmanager
+def state_lock(state: Path) -> Iterator[None]:
+    """One switch, rollback or gc at a time on a state dir."""
+    state.mkdir(parents=True, exist_ok=True)
+    with (state / ".lock").open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def current_number(state: Path) -> int | None:
+    try:
+        target = os.readlink(state / CURRENT)
+    except OSError:
+        return None
+    name = Path(target).name
+    return int(name) if name.isdigit() else None
+
+
+def read_generation(state: Path, number: int) -> Generation | None:
+    path = state / GENERATIONS / str(number)
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return Generation(number, path, manifest)
+
+
+def list_generations(state: Path) -> list[Generation]:
+    directory = state / GENERATIONS
+    if not directory.is_dir():
+        return []
+    numbers = sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
+    found = (read_generation(state, n) for n in numbers)
+    return [g for g in found if g is not None]
+
+
+def current_generation(state: Path) -> Generation | None:
+    number = current_number(state)
+    return read_generation(state, number) if number is not None else None
+
+
+def set_current(state: Path, number: int) -> None:
+    """Make generation `number` current: a new symlink renamed over the old one."""
+    tmp = state / f".{CURRENT}-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    os.symlink(f"{GENERATIONS}/{number}", tmp)
+    os.replace(tmp, state / CURRENT)
+
+
+def _write_kernel_dir(directory: Path, name: str, entry: dict[str, Any], number: int) -> None:
+    directory.mkdir(parents=True)
+    spec = render_kernelspec(
+        name,
+        entry["store_path"],
+        display=entry["display_name"],
+        env=entry["env"],
+        generation=number,
+        lock_sha256=entry["lock_sha256"],
+    )
+    (directory / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
+    logos = Path(entry["store_path"]) / "share" / "jupyter" / "kernels" / "python3"
+    for logo in _LOGOS:
+        if (logos / logo).is_file():
+            shutil.copyfile(logos / logo, directory / logo)
+
+
+def write_generation(
+    state: Path, kernels: dict[str, dict[str, Any]], config: str | None
+) -> Generation:
+    """Write generation N+1 aside, rename it into place, then make it current."""
+    directory = state / GENERATIONS
+    directory.mkdir(parents=True, exist_ok=True)
+    number = max((g.number for g in list_generations(state)), default=0) + 1
+    work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
+    try:
+        for name, entry in sorted(kernels.items()):
+            _write_kernel_dir(work / KERNELS / name, name, entry, number)
+        (work / KERNELS).mkdir(exist_ok=True)
+        manifest = {
+            "generation": number,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "config": config,
+            "kernels": kernels,
+        }
+        (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        work.chmod(0o755)
+        work.rename(directory / str(number))
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    set_current(state, number)
+    return Generation(number, directory / str(number), manifest)
+
+
+def remove_generation(generation: Generation) -> None:
+    """Remove a generation dir (never the current one: callers check)."""
+    doomed = generation.path.with_name(f".tmp-gc-{generation.number}")
+    generation.path.rename(doomed)
+    shutil.rmtree(doomed)
+
+
+def remove_stale_work(state: Path) -> None:
+    directory = state / GENERATIONS
+    if directory.is_dir():
+        for entry in directory.iterdir():
+            if entry.name.startswith(".tmp-") and not entry.is_symlink():
+                shutil.rmtree(entry)
+    for entry in state.glob(f".{CURRENT}-*"):
+        entry.unlink(missing_ok=True)

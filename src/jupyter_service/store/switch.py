@@ -1,0 +1,187 @@
+"""The stable tier's jobs over a config: lock its kernels, plan and switch, roll back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_service.config import PythonKernel, ServiceConfig
+from jupyter_service.errors import ServiceError
+from jupyter_service.store import build, generations, lock
+from jupyter_service.store.interpreter import Interpreter, find_interpreter
+from jupyter_service.store.kernelspec import display_name
+from jupyter_service.store.uv import log_dir
+
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def stable_kernels(config: ServiceConfig) -> list[PythonKernel]:
+    return [k for k in config.pythonKernels if k.enable]
+
+
+def _config_path(config: ServiceConfig) -> Path:
+    if config.source is None:
+        raise ServiceError(
+            "stable kernels need a config file; the embedded default has none",
+            hint="write a config with [extraKernels.python-base] and pass it with --config",
+        )
+    return config.source
+
+
+def lock_hint(config: ServiceConfig) -> str:
+    return f"jupyter-service lock --config {config.source}" if config.source else ""
+
+
+def _interpreters(kernels: list[PythonKernel]) -> dict[str, Interpreter]:
+    found: dict[str, Interpreter] = {}
+    for kernel in kernels:
+        if kernel.pythonPackage not in found:
+            found[kernel.pythonPackage] = find_interpreter(kernel.pythonPackage)
+    return found
+
+
+def missing_locks(config: ServiceConfig) -> list[str]:
+    """Stable kernels with no lock file at all (what `up` locks by itself)."""
+    kernels = stable_kernels(config)
+    if not kernels:
+        return []
+    root = lock.lock_root(_config_path(config))
+    return [k.name for k in kernels if not (root / k.name / lock.LOCK_FILE).is_file()]
+
+
+def lock_kernels(
+    config: ServiceConfig, state: Path, *, upgrade: bool | str = False, say: Say = _quiet
+) -> list[str]:
+    """Resolve every stable Python kernel and write its lock. Return the names that changed."""
+    path = _config_path(config)
+    kernels = stable_kernels(config)
+    names = [k.name for k in kernels]
+    if isinstance(upgrade, str) and upgrade not in names:
+        raise ServiceError(
+            f"no stable Python kernel named {upgrade!r} in {path}",
+            hint="jupyter-service lock --upgrade " + (names[0] if names else "python-base"),
+        )
+    root = lock.lock_root(path)
+    interpreters = _interpreters(kernels)
+    changed = []
+    for kernel in kernels:
+        interpreter = interpreters[kernel.pythonPackage]
+        again = upgrade is True or upgrade == kernel.name
+        say(
+            f"locking {kernel.name} (Python {interpreter.version})"
+            + (", upgrading" if again else "")
+        )
+        if lock.write_lock(kernel, interpreter, root, upgrade=again, logs=log_dir(state)):
+            changed.append(kernel.name)
+    for name in lock.remove_stale_locks(root, {k.name for k in config.pythonKernels}):
+        say(f"removed the lock of {name}, no longer in the config")
+        changed.append(name)
+    return changed
+
+
+@dataclass(frozen=True)
+class KernelPlan:
+    kernel: PythonKernel
+    interpreter: Interpreter
+    lock_dir: Path
+    lock_sha256: str
+    store_path: Path
+
+    def entry(self) -> dict[str, Any]:
+        """The kernel's line in a generation's manifest (what a no-op switch compares)."""
+        return {
+            "store_path": str(self.store_path),
+            "lock_sha256": self.lock_sha256,
+            "display_name": display_name(self.kernel.name, self.kernel.displayName),
+            "env": dict(self.kernel.env),
+            "python": self.interpreter.version,
+        }
+
+
+def plan_kernels(config: ServiceConfig, state: Path) -> list[KernelPlan]:
+    """What the config asks for, pinned by its lock: one store path per stable kernel."""
+    kernels = stable_kernels(config)
+    if not kernels:
+        return []
+    root = lock.lock_root(_config_path(config))
+    interpreters = _interpreters(kernels)
+    plans = []
+    for kernel in kernels:
+        interpreter = interpreters[kernel.pythonPackage]
+        lock_dir = lock.check_lock(kernel, interpreter, root, lock_hint(config))
+        sha = build.file_sha256(lock_dir / lock.LOCK_FILE)
+        key = build.store_hash(kernel.name, sha, interpreter)
+        path = build.store_dir(state) / f"{key}-{kernel.name}"
+        plans.append(KernelPlan(kernel, interpreter, lock_dir, sha, path))
+    return plans
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    generation: generations.Generation | None
+    changed: bool
+    built: list[str]
+
+
+def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchResult:
+    """Build what the lock pins and is not in the store, write a generation, make it current.
+    Nothing changed: return at once. Any failure: the current generation stays as it was."""
+    plans = plan_kernels(config, state)
+    desired = {p.kernel.name: p.entry() for p in plans}
+    with generations.state_lock(state):
+        current = generations.current_generation(state)
+        if desired == (current.kernels if current else {}) and all(
+            p.store_path.is_dir() for p in plans
+        ):
+            return SwitchResult(current, False, [])
+        build.remove_stale_work(build.store_dir(state))
+        generations.remove_stale_work(state)
+        built = []
+        for plan in plans:
+            if plan.store_path.is_dir():
+                continue
+            say(f"building {plan.kernel.name} into {plan.store_path}")
+            build.build_kernel(
+                plan.kernel.name, plan.lock_dir, plan.interpreter, plan.store_path, state
+            )
+            built.append(plan.kernel.name)
+        source = str(config.source.resolve()) if config.source else None
+        generation = generations.write_generation(state, desired, source)
+        return SwitchResult(generation, True, built)
+
+
+def rollback(state: Path, number: int | None = None) -> generations.Generation:
+    """Make generation `number` current, by default the one before the current one."""
+    with generations.state_lock(state):
+        current = generations.current_number(state)
+        known = {g.number: g for g in generations.list_generations(state)}
+        if number is None:
+            earlier = [n for n in known if current is None or n < current]
+            if not earlier:
+                raise ServiceError(
+                    "no generation before the current one"
+                    + (f" ({current})" if current is not None else ""),
+                    hint="jupyter-service generations",
+                )
+            number = max(earlier)
+        if number not in known:
+            raise ServiceError(f"no generation {number}", hint="jupyter-service generations")
+        missing = [
+            name
+            for name, entry in known[number].kernels.items()
+            if not Path(entry["store_path"]).is_dir()
+        ]
+        if missing:
+            raise ServiceError(
+                f"generation {number} cannot be restored: the store paths of "
+                f"{', '.join(missing)} were removed",
+                hint="jupyter-service switch",
+            )
+        generations.set_current(state, number)
+        return known[number]
