@@ -99,6 +99,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     from jupyter_service.venvs.manage import complete_venv
     from jupyter_service.venvs.promote import promote
 
+    venv = complete_venv(_layout(), args.name)
     config = paths.find_config(args.config)
     if config is None:
         raise ServiceError(
@@ -106,7 +107,6 @@ def cmd_promote(args: argparse.Namespace) -> int:
             hint="pass it with --config FILE (the service sets $JUPYTER_SERVICE_CONFIG "
             "in its terminals)",
         )
-    venv = complete_venv(_layout(), args.name)
     diff = promote(venv, config, args.to)
     if not diff:
         print(f"Nothing new: {config} already lists what '{args.name}' has.")
@@ -175,8 +175,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_dash_names(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """A NAME such as `-rf` would reach argparse as an option; refuse it by our name rule."""
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if not argv or argv[0] not in subparsers.choices:
+        return
+    options = subparsers.choices[argv[0]]._option_string_actions
+    expects_value = {"--to", "--config"}
+    skip = False
+    for token in argv[1:]:
+        if token == "--":
+            return
+        if skip:
+            skip = False
+        elif token.startswith("-") and token.split("=")[0] not in options:
+            from jupyter_service.venvs.layout import check_name
+
+            check_name(token)
+        elif token in expects_value:
+            skip = True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        _check_dash_names(parser, argv)
+    except ServiceError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
         parser.print_help()

@@ -139,7 +139,8 @@ def personalize(work: Path, name: str, final: Path) -> None:
     launcher = site_packages(work) / f"{LAUNCHER_MODULE}.py"
     launcher.write_text(LAUNCHER_SOURCE)
     (work / ".jupyter-service-shellrc").write_text(render_shell_rc(name, final))
-    meta = {"name": name, "created": time.time(), "python": base_python()}
+    base_dists = sorted(p.name for p in site_packages(work).glob("*.dist-info"))
+    meta = {"name": name, "created": time.time(), "python": base_python(), "base": base_dists}
     (work / METADATA_FILE).write_text(json.dumps(meta))
 
 

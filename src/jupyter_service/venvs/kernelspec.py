@@ -41,6 +41,8 @@ def render_kernelspec(name: str, venv: Path) -> dict[str, Any]:
             "VIRTUAL_ENV": str(venv),
             # jupyter_client substitutes ${PATH} from the server's environment.
             "PATH": f"{venv / 'bin'}:${{PATH}}",
+            # The venv alone decides what imports: no path leaking in from the server.
+            "PYTHONPATH": "",
         },
         "metadata": {
             "debugger": True,

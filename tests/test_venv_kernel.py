@@ -1,0 +1,474 @@
+"""`jupyter-venv-kernel`: the seed's Example Session with real venvs and kernels, bad names,
+interrupted creates, and the verbs beyond the original."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import start_new_kernel
+
+from jupyter_service.venv_cli import main
+from jupyter_service.venvs.layout import Layout
+
+from .wheels import make_wheel
+
+pytestmark = pytest.mark.slow
+
+RULE = (
+    "the rule is 1 to 63 characters: lowercase letters a-z, digits, '-' and '_', "
+    "starting with a letter or digit"
+)
+
+
+@pytest.fixture(scope="session")
+def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("uv-cache")
+
+
+@pytest.fixture(scope="session")
+def prepared_base(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Path:
+    """One base venv for the session, built for real by the first `create`."""
+    root = tmp_path_factory.mktemp("base-builder")
+    env = {
+        **os.environ,
+        "HOME": str(root),
+        "JUPYTER_DATA_DIR": str(root / "data"),
+        "UV_CACHE_DIR": str(uv_cache),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_service.venv_cli", "create", "seed"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Installing base packages" in proc.stdout
+    return root / "data" / "venvs" / ".base"
+
+
+@pytest.fixture
+def bare_layout(uv_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Layout:
+    """This test's own Jupyter data dir (jp_environ), with an unrelated file in it."""
+    monkeypatch.setenv("UV_CACHE_DIR", str(uv_cache))
+    layout = Layout.from_environment()
+    layout.venvs.mkdir(parents=True)
+    (layout.venvs.parent / "unrelated.txt").write_text("keep")
+    return layout
+
+
+@pytest.fixture
+def layout(bare_layout: Layout, prepared_base: Path) -> Layout:
+    """As bare_layout, with the session's base venv hardlinked in."""
+    subprocess.run(["cp", "-al", str(prepared_base), str(bare_layout.base_dir())], check=True)
+    return bare_layout
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("wheelhouse")
+    make_wheel(directory, "tinypkg", "1.0", "tiny one")
+    make_wheel(directory, "otherpkg", "2.5", "other")
+    return directory
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): (p.lstat().st_mode, p.lstat().st_size)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def execute(kc: object, code: str) -> str:
+    out: list[str] = []
+
+    def hook(msg: dict[str, object]) -> None:
+        content = msg["content"]
+        assert isinstance(content, dict)
+        if msg["msg_type"] == "stream":
+            out.append(content["text"])
+        elif msg["msg_type"] == "error":
+            out.append("\n".join(content["traceback"]))
+
+    kc.execute_interactive(code, output_hook=hook, timeout=120)  # type: ignore[attr-defined]
+    return "".join(out)
+
+
+# -- the seed's Example Session ------------------------------------------------------------
+
+
+def test_example_session(
+    layout: Layout, wheelhouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create", "llm-test"]) == 0
+    assert capsys.readouterr().out == (
+        "Creating venv for kernel 'llm-test'...\n"
+        "Registering kernel...\n"
+        "Kernel 'llm-test' created successfully!\n"
+    )
+    venv = layout.venvs / "llm-test"
+    spec = KernelSpecManager().get_kernel_spec("llm-test")
+    assert spec.display_name == "Python (llm-test)"
+    assert spec.env["VIRTUAL_ENV"] == str(venv)
+    assert spec.metadata["jupyter_service"]["tier"] == "experimental"
+
+    km, kc = start_new_kernel(kernel_name="llm-test")
+    try:
+        where = execute(kc, "import sys; print(sys.prefix)\n!which python pip")
+        assert where.split() == [str(venv), str(venv / "bin/python"), str(venv / "bin/pip")]
+        installed = execute(
+            kc,
+            f"!pip install --quiet --no-index --find-links {wheelhouse} tinypkg\n"
+            "import tinypkg; print(tinypkg.VALUE, tinypkg.__file__)",
+        )
+        assert f"tiny one {venv}/lib/python3." in installed, installed
+        magic = execute(
+            kc,
+            f"%pip install --quiet --no-index --find-links {wheelhouse} otherpkg\n"
+            "import otherpkg; print(otherpkg.VALUE)",
+        )
+        assert "other" in magic, magic
+    finally:
+        km.shutdown_kernel(now=True)
+    # Installs went into this venv only: the base every venv is cloned from is untouched.
+    assert not list(layout.base_dir().glob("*/lib/python3.*/site-packages/tinypkg*"))
+
+    assert main(["delete", "llm-test", "--yes"]) == 0
+    assert capsys.readouterr().out.endswith("Kernel 'llm-test' deleted.\n")
+    assert not venv.exists()
+    assert "llm-test" not in KernelSpecManager().find_kernel_specs()
+
+
+# -- names (SECURITY.md 24) --------------------------------------------------------------------
+
+BAD_NAMES = ["../x", "a/b", "..", ".", "", "-rf", "py3\n", "Py3", "ü", "x" * 64]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+@pytest.mark.parametrize(
+    "verb", [["create"], ["delete", "--yes"], ["shell"], ["export"], ["promote"]]
+)
+def test_bad_names_touch_nothing(
+    bare_layout: Layout, name: str, verb: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = bare_layout.venvs.parent
+    before = snapshot(data)
+    assert main([*verb, name]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"error: invalid kernel name {name!r}: {RULE}\nhint: pick a name such as `my-experiment`\n"
+    )
+    assert snapshot(data) == before
+
+
+def test_bad_name_create_from(
+    layout: Layout, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "r.txt").write_text("tinypkg\n")
+    before = snapshot(layout.venvs.parent)
+    assert main(["create-from", "..", str(tmp_path / "r.txt")]) == 1
+    assert "invalid kernel name '..'" in capsys.readouterr().err
+    assert snapshot(layout.venvs.parent) == before
+
+
+# -- symlinks (SECURITY.md 25) -------------------------------------------------------------------
+
+
+def test_symlinked_kernels_dir_is_refused(layout: Layout, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep")
+    shutil.rmtree(layout.kernels, ignore_errors=True)
+    layout.kernels.symlink_to(outside)
+    assert main(["create", "evil"]) == 1
+    assert sorted(p.name for p in outside.iterdir()) == ["keep"]
+    assert not (layout.venvs / "evil").exists()
+
+
+def test_symlinked_target_is_refused(
+    layout: Layout, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kernel.json").write_text("{}")
+    layout.kernels.mkdir(exist_ok=True)
+    (layout.kernels / "victim").symlink_to(outside)
+    assert main(["delete", "victim", "--yes"]) == 1
+    assert "it is a symlink" in capsys.readouterr().err
+    assert (outside / "kernel.json").read_text() == "{}"
+
+
+# -- failures leave nothing ----------------------------------------------------------------------
+
+
+def leftovers(layout: Layout, name: str) -> list[Path]:
+    found = []
+    for root in (layout.venvs, layout.kernels):
+        if root.exists():
+            found += [
+                p for p in root.iterdir() if p.name == name or p.name.startswith(f".tmp-{name}-")
+            ]
+    return found
+
+
+def test_bad_requirement_leaves_nothing(
+    layout: Layout, tmp_path: Path, wheelhouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"--no-index\n--find-links {wheelhouse}\nno-such-package-xyz==1.0\n")
+    assert main(["create-from", "broken", str(reqs)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: installing {reqs} failed; nothing was created: `")
+    assert "exited with status" in err and "no-such-package-xyz" in err
+    assert "full log: " in err
+    assert leftovers(layout, "broken") == []
+
+
+def test_create_from_with_includes_and_constraints(
+    layout: Layout, tmp_path: Path, wheelhouse: Path
+) -> None:
+    (tmp_path / "constraints.txt").write_text("otherpkg==2.5\n")
+    (tmp_path / "more.txt").write_text("otherpkg\n")
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(
+        f"--no-index\n--find-links {wheelhouse}\n-r more.txt\n-c constraints.txt\ntinypkg\n"
+    )
+    assert main(["create-from", "project", str(reqs)]) == 0
+    site = next((layout.venvs / "project" / "lib").glob("python3.*/site-packages"))
+    assert (site / "tinypkg.py").exists() and (site / "otherpkg.py").exists()
+
+
+class _Stall(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        time.sleep(30)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stalling_index() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stall)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/simple"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_killed_create_leaves_nothing(
+    layout: Layout, tmp_path: Path, stalling_index: str, sig: int
+) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"--index-url {stalling_index}\ntinypkg\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_service.venv_cli", "create-from", "victim", str(reqs)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Installing packages from"):
+            break
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    proc.wait(timeout=30)
+    assert not (layout.venvs / "victim").exists()
+    assert not (layout.kernels / "victim").exists()
+    if sig != signal.SIGKILL:
+        assert leftovers(layout, "victim") == []
+    # The next run cleans what a SIGKILL left, and works.
+    assert main(["list"]) == 0
+    assert leftovers(layout, "victim") == []
+    assert main(["create", "victim"]) == 0
+
+
+def test_concurrent_creates_one_wins(layout: Layout) -> None:
+    cmd = [sys.executable, "-m", "jupyter_service.venv_cli", "create", "race"]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert sorted(code for code, _, _ in results) == [0, 1]
+    [(_, _, err)] = [r for r in results if r[0] == 1]
+    assert err.startswith(
+        (
+            "error: kernel 'race' already exists",
+            "error: another jupyter-venv-kernel command is working on kernel 'race' right now",
+        )
+    ), err
+
+
+# -- list, delete, shell, export, promote ------------------------------------------------------
+
+
+def test_list_shows_venvs_and_broken_kernelspecs(
+    layout: Layout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create", "alive"]) == 0
+    assert main(["create", "gone"]) == 0
+    shutil.rmtree(layout.venvs / "gone")  # deleted by hand
+    capsys.readouterr()
+    assert main(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    kernels = {k["name"]: k for k in data["kernels"]}
+    assert kernels["alive"]["display_name"] == "Python (alive)"
+    assert kernels["alive"]["tier"] == "experimental"
+    venvs = {v["name"]: v for v in data["venvs"]}
+    assert venvs["alive"]["status"] == "ok"
+    assert venvs["alive"]["packages"] >= 20 and venvs["alive"]["size"] > 10_000_000
+    assert venvs["alive"]["created"] <= time.time() and venvs["alive"]["last_used"] is None
+    assert venvs["gone"]["status"] == "broken: venv missing"
+
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "Experimental venv kernels:" in text
+    assert (
+        "gone" in text
+        and "broken: venv missing; remove with `jupyter-venv-kernel delete gone`" in text
+    )
+
+    assert main(["delete", "gone", "--yes"]) == 0
+    assert not (layout.kernels / "gone").exists()
+
+
+def test_delete_errors(layout: Layout, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["delete", "nothing", "--yes"]) == 1
+    assert capsys.readouterr().err == (
+        "error: no venv kernel named 'nothing'\nhint: see the names with `jupyter-venv-kernel list`\n"
+    )
+    foreign = layout.kernels / "foreign"
+    foreign.mkdir(parents=True)
+    (foreign / "kernel.json").write_text(json.dumps({"argv": ["x"], "display_name": "X"}))
+    assert main(["delete", "foreign", "--yes"]) == 1
+    assert "was not made by jupyter-venv-kernel; leaving it alone" in capsys.readouterr().err
+    assert (foreign / "kernel.json").exists()
+
+
+def test_delete_without_terminal_needs_yes(
+    layout: Layout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create", "keepme"]) == 0
+    assert main(["delete", "keepme"]) == 1
+    assert "hint: add --yes to delete without asking" in capsys.readouterr().err
+    assert (layout.venvs / "keepme").is_dir()
+
+
+def test_shell_runs_command_in_venv(layout: Layout) -> None:
+    assert main(["create", "shelly"]) == 0
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter_service.venv_cli",
+            "shell",
+            "shelly",
+            "--",
+            "sh",
+            "-c",
+            'echo "$VIRTUAL_ENV"; command -v python; python -c "import sys; print(sys.prefix)"',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    venv = layout.venvs / "shelly"
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(venv), str(venv / "bin/python"), str(venv)]
+
+
+def test_export_then_create_from_reproduces(
+    layout: Layout, tmp_path: Path, wheelhouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reqs = tmp_path / "r.txt"
+    reqs.write_text(f"--no-index\n--find-links {wheelhouse}\ntinypkg==1.0\n")
+    assert main(["create-from", "original", str(reqs)]) == 0
+    capsys.readouterr()
+    assert main(["export", "original"]) == 0
+    exported = capsys.readouterr().out
+    assert "tinypkg==1.0" in exported and "ipykernel==" in exported
+    pinned = tmp_path / "pinned.txt"
+    # Offline: every pin but tinypkg is already in the base the copy is cloned from.
+    pinned.write_text(f"--no-index\n--find-links {wheelhouse}\n" + exported)
+    assert main(["create-from", "copy", str(pinned)]) == 0
+    capsys.readouterr()
+    assert main(["export", "copy"]) == 0
+    copy = capsys.readouterr().out
+    strip = lambda text: [line for line in text.splitlines() if not line.startswith("#")]  # noqa: E731
+    assert strip(copy) == strip(exported)
+
+
+CONFIG_WITH_COMMENTS = """\
+# Team Jupyter service
+enable = true
+password = "argon2:$argon2id$v=19$m=10240,t=10,p=8$4XvOqzIPU/sWsC3LYqL4jQ$+58oZlS4ye9E8YQzuPrw8E6gCnvaGhnUeRjtd4qtmVI"
+
+[extraKernels.python-base]
+enable = true  # the default stack
+extraPackages = [
+  "requests",  # HTTP
+]
+
+[extraKernels.ml]
+language = "python"
+packages = ["numpy"]
+"""
+
+
+def test_promote_keeps_comments(
+    layout: Layout, tmp_path: Path, wheelhouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create", "proto"]) == 0
+    venv = layout.venvs / "proto"
+    subprocess.run(
+        [
+            str(venv / "bin/pip"),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(wheelhouse),
+            "tinypkg",
+        ],
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG_WITH_COMMENTS)
+    capsys.readouterr()
+    assert main(["promote", "proto", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        '+  "tinypkg==1.0",\n' in out or '+"tinypkg==1.0"' in out or '+  "tinypkg==1.0"' in out
+    ), out
+    text = config.read_text()
+    assert text.startswith("# Team Jupyter service\n")
+    assert '"requests",  # HTTP' in text and "# the default stack" in text
+    assert "tinypkg==1.0" in text
+    for dependency in ("ipykernel", "ipython", "traitlets", "pip"):
+        assert dependency not in text
+    # Promoting again adds nothing.
+    assert main(["promote", "proto", "--config", str(config)]) == 0
+    assert "Nothing new" in capsys.readouterr().out
+    # Into another stable kernel's `packages`.
+    assert main(["promote", "proto", "--to", "ml", "--config", str(config)]) == 0
+    assert 'packages = ["numpy", "tinypkg==1.0"]' in config.read_text()
+    assert main(["promote", "proto", "--to", "nope", "--config", str(config)]) == 1
+    assert "the config has no stable kernel [extraKernels.nope]" in capsys.readouterr().err
