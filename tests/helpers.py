@@ -139,7 +139,12 @@ def cookie_header(session: requests.Session) -> str:
 
 
 def run_in_kernel(
-    service: Service, session: requests.Session, code: str, *, keep: bool = False
+    service: Service,
+    session: requests.Session,
+    code: str,
+    *,
+    keep: bool = False,
+    kernel_name: str = "python3",
 ) -> str:
     """Start a kernel through the server's REST API, run `code` over the websocket, return
     its stream output, and shut the kernel down unless `keep`."""
@@ -150,7 +155,7 @@ def run_in_kernel(
 
     response = session.post(
         service.url("api/kernels"),
-        json={"name": "python3"},
+        json={"name": kernel_name},
         headers=xsrf_headers(session),
         timeout=30,
     )

@@ -82,7 +82,10 @@ def render_kernelspec(
             # The kernel's bin first, so `!python` is this kernel and `!pip` its refusal.
             # jupyter_client substitutes ${PATH} from the server's environment.
             "PATH": f"{store_path}/bin:${{PATH}}",
-            # ~/.local site-packages would let a user shadow the locked packages.
+            # Nothing from the server's environment or ~/.local may shadow the locked
+            # packages; Python takes an empty PYTHONPATH or PYTHONHOME as unset.
+            "PYTHONPATH": "",
+            "PYTHONHOME": "",
             "PYTHONNOUSERSITE": "1",
             **env,
         },

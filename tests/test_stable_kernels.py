@@ -1,0 +1,407 @@
+"""The stable tier for real: uv locks and builds small kernels (ipykernel and a package or
+two from PyPI), switches, rolls back and collects garbage; kernels run via jupyter_client."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+
+from jupyter_service.cli import main
+from jupyter_service.config import load_config
+from jupyter_service.store.generations import current_number, list_generations
+from jupyter_service.store.interpreter import find_interpreter
+from jupyter_service.store.switch import lock_kernels, switch
+
+pytestmark = pytest.mark.slow
+
+# The base interpreter by absolute path: a HOME-relative shim (pyenv) breaks under jp_environ.
+PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+PASSWORD_HASH = (
+    "argon2:$argon2id$v=19$m=10240,t=10,p=8$JgmFmHnWq2nbyINEzBHQLQ$"
+    "w3PNZ1rUn1S3Aq9G1IFlkhHEoWZCnwx3cRFA2VtjJms"
+)
+MISSING = "jupyter-service-no-such-package-4f1c"
+
+
+def render_config(packages: list[str], *, python: str = PYTHON, extra: str = "") -> str:
+    return (
+        "enable = true\n"
+        f"password = {json.dumps(PASSWORD_HASH)}\n"
+        "\n[extraKernels.small]\n"
+        'language = "python"\n'
+        f"packages = {json.dumps(packages)}\n"
+        f"pythonPackage = {json.dumps(python)}\n" + extra
+    )
+
+
+CONFIG_A = render_config(["iniconfig"])
+CONFIG_B = render_config(["iniconfig", "six"])
+
+
+@pytest.fixture(scope="module")
+def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One uv cache for the module's builds (real downloads, made once)."""
+    cache = tmp_path_factory.mktemp("stable-uv-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("UV_CACHE_DIR", str(cache))
+        yield cache
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> dict[str, Path]:
+    """Config dirs A and B, each with a config and its lock, locked once for the module."""
+    dirs = {}
+    state = tmp_path_factory.mktemp("lock-state")
+    for name, text in (("a", CONFIG_A), ("b", CONFIG_B)):
+        directory = tmp_path_factory.mktemp(f"config-{name}")
+        (directory / "config.toml").write_text(text)
+        lock_kernels(load_config(directory / "config.toml"), state)
+        dirs[name] = directory
+    return dirs
+
+
+@pytest.fixture
+def project(locked: dict[str, Path], tmp_path: Path) -> Path:
+    """This test's own copy of config A and its lock."""
+    directory = tmp_path / "admin"
+    shutil.copytree(locked["a"], directory)
+    return directory
+
+
+def use_config(project: Path, locked: dict[str, Path], which: str) -> Path:
+    """Put config and lock `which` in the test's config dir (as an admin's git pull would)."""
+    shutil.rmtree(project / "config.lock")
+    shutil.copytree(locked[which] / "config.lock", project / "config.lock")
+    shutil.copyfile(locked[which] / "config.toml", project / "config.toml")
+    return project / "config.toml"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def kernelspec(state: Path, name: str = "small") -> dict[str, object]:
+    spec = json.loads((state / "current" / "kernels" / name / "kernel.json").read_text())
+    assert isinstance(spec, dict)
+    return spec
+
+
+def store_path(state: Path, name: str = "small") -> Path:
+    argv = kernelspec(state, name)["argv"]
+    assert isinstance(argv, list)
+    return Path(argv[0]).parent.parent
+
+
+def execute(kc: object, code: str) -> str:
+    out: list[str] = []
+
+    def hook(msg: dict[str, object]) -> None:
+        content = msg["content"]
+        assert isinstance(content, dict)
+        if msg["msg_type"] == "stream":
+            out.append(content["text"])
+        elif msg["msg_type"] == "error":
+            out.append(content["ename"] + ": " + content["evalue"])
+
+    kc.execute_interactive(code, output_hook=hook, timeout=120)  # type: ignore[attr-defined]
+    return "".join(out)
+
+
+def start_kernel(kernels_dir: Path, name: str = "small") -> tuple[KernelManager, object]:
+    km = KernelManager(
+        kernel_name=name, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels_dir)])
+    )
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    return km, kc
+
+
+# -- lock ----------------------------------------------------------------------------------
+
+
+def test_lock_writes_uv_lock_next_to_the_config_and_locking_again_changes_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project / "config.toml"
+    lock_dir = project / "config.lock" / "small"
+    assert sorted(p.name for p in lock_dir.iterdir()) == ["pyproject.toml", "uv.lock"]
+    text = (lock_dir / "uv.lock").read_text()
+    assert 'name = "iniconfig"' in text and 'name = "ipykernel"' in text
+    assert "hash = " in text and 'requires-python = "==3.11.*"' in text
+    before = tree_bytes(project)
+    assert cli(capsys, "lock", "--config", str(config)) == (
+        0,
+        f"lock unchanged: {project / 'config.lock'}\n",
+        f"locking small (Python {find_interpreter(PYTHON).version})\n",
+    )
+    assert tree_bytes(project) == before
+    # A kernel gone from the config takes its lock with it.
+    (project / "config.lock" / "gone").mkdir()
+    shutil.copyfile(
+        lock_dir / "pyproject.toml", project / "config.lock" / "gone" / "pyproject.toml"
+    )
+    code, out, err = cli(capsys, "lock", "--config", str(config))
+    assert (code, out) == (
+        0,
+        f"locked: gone changed in {project / 'config.lock'}; commit it with the config\n",
+    )
+    assert "removed the lock of gone, no longer in the config" in err
+    assert tree_bytes(project) == before
+
+
+def test_lock_refuses_a_missing_interpreter_and_an_unknown_kernel(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project / "config.toml"
+    before = tree_bytes(project)
+    config.write_text(render_config(["iniconfig"], python="/nonexistent/python3"))
+    code, _, err = cli(capsys, "lock", "--config", str(config))
+    assert code == 1
+    assert err.startswith(
+        "error: Python interpreter not found: pythonPackage = '/nonexistent/python3' (no such file)\n"
+        "hint: install it"
+    )
+    config.write_text(CONFIG_A)
+    assert cli(capsys, "lock", "--upgrade", "nope", "--config", str(config))[2] == (
+        f"error: no stable Python kernel named 'nope' in {config}\n"
+        "hint: jupyter-service lock --upgrade small\n"
+    )
+    assert tree_bytes(project) == before
+    # A version finds the interpreter through uv.
+    assert find_interpreter(find_interpreter(PYTHON).minor).minor == find_interpreter(PYTHON).minor
+
+
+# -- switch, the store, no-op, pip refusal -------------------------------------------------
+
+
+def test_switch_builds_into_the_store_once_then_is_a_no_op(
+    project: Path, service_environ: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = service_environ
+    config = project / "config.toml"
+    code, out, err = cli(capsys, "switch", "--config", str(config))
+    assert (code, out) == (0, "switched to generation 1: small\n"), err
+    path = store_path(state)
+    assert path.parent == state / "store" and path.name.endswith("-small")
+    assert err == f"building small into {path}\n"
+    # Read-only, byte-compiled, with the build's inputs recorded.
+    assert not os.stat(path).st_mode & 0o222
+    assert (
+        not os.stat(path / "bin" / "python3").st_mode & 0o222
+        or (path / "bin" / "python3").is_symlink()
+    )
+    site = next(path.glob("lib/python3.*/site-packages"))
+    assert list((site / "iniconfig" / "__pycache__").glob("__init__.cpython-*.pyc"))
+    info = json.loads((path / "jupyter-service-build.json").read_text())
+    lock_sha = info["lock_sha256"]
+    spec = kernelspec(state)
+    assert spec["display_name"] == "Python (small)"
+    assert spec["metadata"] == {
+        "debugger": True,
+        "jupyter_service": {"tier": "stable", "generation": 1, "lock": lock_sha},
+    }
+    assert not list((state / "store").glob(".tmp-*"))
+
+    # Nothing changed: nothing done, fast.
+    started = time.perf_counter()
+    result = switch(load_config(config), state)
+    elapsed = time.perf_counter() - started
+    assert not result.changed and elapsed < 0.5, elapsed
+    assert (
+        cli(capsys, "switch", "--config", str(config))[1]
+        == "nothing to do: generation 1 is current\n"
+    )
+    assert [g.number for g in list_generations(state)] == [1]
+
+    # Same lock, another config dir: the same store path, not built again.
+    other = tmp_path / "elsewhere"
+    shutil.copytree(project, other)
+    (other / "config.toml").write_text(CONFIG_A + 'env = { GREETING = "hi" }\n')
+    code, out, err = cli(capsys, "switch", "--config", str(other / "config.toml"))
+    assert (code, out, err) == (0, "switched to generation 2: small\n", "")
+    assert store_path(state) == path
+    assert kernelspec(state)["env"] == {
+        "PATH": f"{path}/bin:${{PATH}}",
+        "PYTHONPATH": "",
+        "PYTHONHOME": "",
+        "PYTHONNOUSERSITE": "1",
+        "GREETING": "hi",
+    }
+    code, out, _ = cli(capsys, "generations")
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines] == ["1", "2"]
+    assert lines[1].endswith("small   (current)") and not lines[0].endswith("(current)")
+
+    # The kernel starts from the store, has its packages, and refuses pip every way.
+    km, kc = start_kernel(state / "current" / "kernels")
+    try:
+        assert execute(
+            kc, "import iniconfig, sys, os; print(sys.prefix); print(os.environ['GREETING'])"
+        ).split() == [str(path), "hi"]
+        magic = execute(kc, "%pip install six")
+        assert magic.startswith(
+            "UsageError: error: the stable kernel 'small' is managed by the jupyter-service config"
+        ), magic
+        assert (
+            "jupyter-venv-kernel create NAME" in magic
+            and "jupyter-venv-kernel promote NAME --to small" in magic
+        )
+        shell = execute(kc, "!pip install six; echo status=$?")
+        assert "is managed by the jupyter-service config" in shell and "status=1" in shell, shell
+        module = execute(
+            kc,
+            "import subprocess\n"
+            "p = subprocess.run([sys.executable, '-m', 'pip', 'install', 'six'], capture_output=True, text=True)\n"
+            "print(p.returncode, p.stderr)",
+        )
+        assert module.startswith("1 error: the stable kernel 'small' is managed"), module
+        assert "ModuleNotFoundError" in execute(kc, "import six")
+    finally:
+        kc.stop_channels()  # type: ignore[attr-defined]
+        km.shutdown_kernel(now=True)
+
+
+# -- failures lose nothing -----------------------------------------------------------------
+
+
+def test_a_broken_config_change_fails_and_leaves_everything_as_it_was(
+    project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = service_environ
+    config = project / "config.toml"
+    assert cli(capsys, "switch", "--config", str(config))[0] == 0
+    before_state = tree_bytes(state / "generations")
+    before_lock = tree_bytes(project / "config.lock")
+    store_before = sorted(p.name for p in (state / "store").iterdir())
+
+    config.write_text(render_config(["iniconfig", MISSING]))
+    code, out, err = cli(capsys, "switch", "--config", str(config))
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: the lock of stable kernel small does not satisfy the config: "
+        f"the config asks for {MISSING} which the lock lacks\n"
+        f"hint: jupyter-service lock --config {config}\n"
+    )
+    code, out, err = cli(capsys, "lock", "--config", str(config))
+    assert code == 1
+    progress, first, *_, last = err.splitlines()
+    assert progress.startswith("locking small (Python ")
+    assert (
+        first.startswith("error: locking stable kernel small failed: `")
+        and "exited with status 1" in first
+    )
+    assert MISSING in err and "  | " in err
+    assert last.startswith(f"  full log: {state / 'logs'}/jupyter-service-")
+    assert MISSING in Path(last.split(": ", 1)[1]).read_text()
+
+    assert tree_bytes(project / "config.lock") == before_lock
+    assert tree_bytes(state / "generations") == before_state
+    assert sorted(p.name for p in (state / "store").iterdir()) == store_before
+    assert current_number(state) == 1
+
+
+def test_a_build_killed_midway_leaves_the_current_generation_and_no_store_path(
+    project: Path,
+    locked: dict[str, Path],
+    service_environ: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = service_environ
+    assert cli(capsys, "switch", "--config", str(project / "config.toml"))[0] == 0
+    first = store_path(state)
+    config = use_config(project, locked, "b")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_service", "switch", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        # Kill it once uv is installing packages into the temp venv.
+        while not list((state / "store").glob(".tmp-*/env/lib/python3.*/site-packages/*")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the build never started"
+            time.sleep(0.01)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert current_number(state) == 1 and store_path(state) == first
+    assert [p.name for p in (state / "store").iterdir() if not p.name.startswith(".")] == [
+        first.name
+    ]
+    assert [g.number for g in list_generations(state)] == [1]
+
+    code, out, _ = cli(capsys, "switch", "--config", str(config))
+    assert (code, out) == (0, "switched to generation 2: small\n")
+    assert not list((state / "store").glob(".tmp-*"))
+    assert store_path(state) != first
+
+
+# -- generations, rollback, gc -------------------------------------------------------------
+
+
+def test_rollback_and_gc_keep_what_generations_and_running_kernels_use(
+    project: Path,
+    locked: dict[str, Path],
+    service_environ: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = service_environ
+    assert cli(capsys, "switch", "--config", str(project / "config.toml"))[0] == 0
+    path_a = store_path(state)
+    assert cli(capsys, "switch", "--config", str(use_config(project, locked, "b")))[0] == 0
+    path_b = store_path(state)
+    assert path_a != path_b and current_number(state) == 2
+
+    assert cli(capsys, "rollback") == (0, "rolled back to generation 1: small\n", "")
+    assert (
+        store_path(state) == path_a
+        and kernelspec(state)["metadata"]["jupyter_service"]["generation"] == 1
+    )  # type: ignore[index]
+    assert cli(capsys, "rollback")[2] == (
+        "error: no generation before the current one (1)\nhint: jupyter-service generations\n"
+    )
+    assert cli(capsys, "rollback", "2") == (0, "rolled back to generation 2: small\n", "")
+    assert (
+        cli(capsys, "rollback", "9")[2]
+        == "error: no generation 9\nhint: jupyter-service generations\n"
+    )
+    assert cli(capsys, "gc") == (0, "freed 0.0 MiB (0 store paths)\n", "")
+
+    # A kernel still running from generation 1's store path keeps it through gc.
+    km, kc = start_kernel(state / "generations" / "1" / "kernels")
+    try:
+        assert execute(kc, "import sys; print(sys.prefix)").strip() == str(path_a)
+        code, out, _ = cli(capsys, "gc", "--keep", "1")
+        assert code == 0
+        assert out.splitlines()[0] == "removed generation 1"
+        assert out.splitlines()[1].startswith(f"kept {path_a}: in use by pid {km.provisioner.pid}")  # type: ignore[union-attr]
+        assert path_a.is_dir() and not (state / "generations" / "1").exists()
+    finally:
+        kc.stop_channels()  # type: ignore[attr-defined]
+        km.shutdown_kernel(now=True)
+    code, out, _ = cli(capsys, "gc")
+    assert out.splitlines()[0] == f"removed {path_a}" and not path_a.exists()
+    assert path_b.is_dir() and current_number(state) == 2
+    assert cli(capsys, "generations")[1].split()[0] == "2"

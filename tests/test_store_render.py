@@ -1,0 +1,137 @@
+"""The stable tier's pure parts: what a lock's project, a store key and a kernelspec are."""
+
+from __future__ import annotations
+
+import tomllib
+
+from jupyter_service.config import PythonKernel, embedded_default
+from jupyter_service.server.settings import Runtime, render_server_settings
+from jupyter_service.store.build import store_hash
+from jupyter_service.store.interpreter import Interpreter
+from jupyter_service.store.kernelspec import refusal_message, render_kernelspec
+from jupyter_service.store.lock import (
+    DEFAULT_STACK,
+    describe_mismatch,
+    kernel_requirements,
+    render_pyproject,
+)
+
+PY = Interpreter("/usr/bin/python3.11", "3.11.2", "cpython-311", "linux-x86_64-glibc-2.36")
+
+
+def kernel(
+    name: str = "ml", packages: tuple[str, ...] = ("iniconfig",), **kw: object
+) -> PythonKernel:
+    return PythonKernel(name=name, enable=True, pythonPackage="python3", packages=packages, **kw)  # type: ignore[arg-type]
+
+
+def test_python_base_is_the_default_stack_plus_extra_packages() -> None:
+    base = PythonKernel(
+        name="python-base",
+        enable=True,
+        pythonPackage="python3",
+        packages=(),
+        extraPackages=("openai", "numpy>=2"),
+    )
+    assert kernel_requirements(base) == [*DEFAULT_STACK, "openai", "numpy>=2"]
+    assert DEFAULT_STACK[0] == "ipykernel" and "torch" in DEFAULT_STACK
+
+
+def test_other_kernels_get_ipykernel_added_once() -> None:
+    assert kernel_requirements(kernel(packages=("iniconfig",))) == ["ipykernel", "iniconfig"]
+    assert kernel_requirements(kernel(packages=("IPyKernel>=6", "six"))) == ["IPyKernel>=6", "six"]
+    assert kernel_requirements(kernel(packages=("six", "six"))) == ["ipykernel", "six"]
+
+
+def test_pyproject_is_a_virtual_uv_project_without_paths() -> None:
+    text = render_pyproject(kernel(packages=('foo; python_version >= "3.8"',)), "3.11")
+    data = tomllib.loads(text)
+    assert text.startswith("# Written by `jupyter-service lock` from extraKernels.ml;")
+    assert data["project"] == {
+        "name": "jupyter-service-kernel-ml",
+        "version": "0",
+        "requires-python": "==3.11.*",
+        "dependencies": ["ipykernel", 'foo; python_version >= "3.8"'],
+    }
+    assert data["tool"]["uv"] == {"package": False, "environments": ["sys_platform == 'linux'"]}
+    assert "/" not in text.split("\n", 1)[1].replace("python_version", "")
+
+
+def test_mismatch_names_what_differs() -> None:
+    old = render_pyproject(kernel(packages=("iniconfig",)), "3.11")
+    new = render_pyproject(kernel(packages=("iniconfig", "six")), "3.12")
+    assert describe_mismatch(old, new) == (
+        "the config asks for six which the lock lacks; "
+        "the lock is for Python ==3.11.*, the interpreter is ==3.12.*"
+    )
+    assert describe_mismatch(new, old).startswith("the lock has six which the config dropped")
+    assert describe_mismatch("", old).startswith("the config asks for ipykernel, iniconfig")
+
+
+def test_store_hash_covers_lock_interpreter_and_name() -> None:
+    key = store_hash("ml", "a" * 64, PY)
+    assert len(key) == 32 and key == store_hash("ml", "a" * 64, PY)
+    assert key != store_hash("ml", "b" * 64, PY)
+    assert key != store_hash("geo", "a" * 64, PY)
+    assert key != store_hash(
+        "ml", "a" * 64, Interpreter(PY.executable, "3.11.3", PY.implementation, PY.platform)
+    )
+    assert key != store_hash(
+        "ml",
+        "a" * 64,
+        Interpreter(PY.executable, PY.version, PY.implementation, "linux-aarch64-glibc-2.36"),
+    )
+    assert PY.minor == "3.11"
+
+
+def test_kernelspec_points_into_the_store_with_tier_metadata() -> None:
+    spec = render_kernelspec(
+        "ml",
+        "/s/store/abc-ml",
+        display="Python (ml)",
+        env={"A": "1"},
+        generation=7,
+        lock_sha256="f" * 64,
+    )
+    assert spec == {
+        "argv": [
+            "/s/store/abc-ml/bin/python",
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+            "--ext=jupyter_service_stable",
+        ],
+        "display_name": "Python (ml)",
+        "language": "python",
+        "interrupt_mode": "signal",
+        "env": {
+            "PATH": "/s/store/abc-ml/bin:${PATH}",
+            "PYTHONPATH": "",
+            "PYTHONHOME": "",
+            "PYTHONNOUSERSITE": "1",
+            "A": "1",
+        },
+        "metadata": {
+            "debugger": True,
+            "jupyter_service": {"tier": "stable", "generation": 7, "lock": "f" * 64},
+        },
+    }
+
+
+def test_refusal_points_to_venv_kernels_and_promote() -> None:
+    message = refusal_message("ml")
+    assert "managed by the jupyter-service config" in message
+    assert "jupyter-venv-kernel create NAME" in message
+    assert "jupyter-venv-kernel promote NAME --to ml" in message
+
+
+def test_server_searches_the_current_generation_first() -> None:
+    runtime = Runtime("/nb", None, None, kernel_dirs=("/state/current/kernels", "/data/kernels"))
+    settings = render_server_settings(embedded_default(), runtime)
+    assert settings["KernelSpecManager"] == {
+        "kernel_dirs": ["/state/current/kernels", "/data/kernels"]
+    }
+    assert "KernelSpecManager" not in render_server_settings(
+        embedded_default(), Runtime("/nb", None, None)
+    )
