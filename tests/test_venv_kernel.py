@@ -472,3 +472,22 @@ def test_promote_keeps_comments(
     assert 'packages = ["numpy", "tinypkg==1.0"]' in config.read_text()
     assert main(["promote", "proto", "--to", "nope", "--config", str(config)]) == 1
     assert "the config has no stable kernel [extraKernels.nope]" in capsys.readouterr().err
+
+
+def test_interactive_shell_prompt_says_venv(layout: Layout) -> None:
+    assert main(["create", "inter"]) == 0
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["SHELL"] = "/bin/bash"
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_service.venv_cli", "shell", "inter"],
+        input='echo "venv=$VIRTUAL_ENV"; python -c "import sys; print(sys.prefix)"; exit\n',
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    venv = layout.venvs / "inter"
+    assert proc.returncode == 0, proc.stderr
+    assert "Entering venv of kernel 'inter'" in proc.stdout
+    assert f"venv={venv}\n{venv}\n" in proc.stdout
+    assert "(venv-kernel:inter) " in proc.stderr  # bash -i prints its prompt there
