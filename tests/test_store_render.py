@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 from jupyter_service.config import PythonKernel, embedded_default
 from jupyter_service.server.settings import Runtime, render_server_settings
@@ -127,11 +128,23 @@ def test_refusal_points_to_venv_kernels_and_promote() -> None:
 
 
 def test_server_searches_the_current_generation_first() -> None:
-    runtime = Runtime("/nb", None, None, kernel_dirs=("/state/current/kernels", "/data/kernels"))
+    runtime = Runtime("/nb", None, None, stable_kernel_dir="/state/current/kernels")
     settings = render_server_settings(embedded_default(), runtime)
-    assert settings["KernelSpecManager"] == {
-        "kernel_dirs": ["/state/current/kernels", "/data/kernels"]
-    }
-    assert "KernelSpecManager" not in render_server_settings(
-        embedded_default(), Runtime("/nb", None, None)
+    assert settings["ServerApp"]["kernel_spec_manager_class"] == (
+        "jupyter_service.server.kernelspecs.ServiceKernelSpecManager"
     )
+    assert settings["ServiceKernelSpecManager"] == {"stable_kernel_dir": "/state/current/kernels"}
+    plain = render_server_settings(embedded_default(), Runtime("/nb", None, None))
+    assert "kernel_spec_manager_class" not in plain["ServerApp"]
+
+
+def test_kernelspec_manager_puts_the_stable_dir_first(tmp_path: Path) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+    from traitlets.config import Config
+
+    from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
+
+    stable = str(tmp_path / "current" / "kernels")
+    config = Config({"ServiceKernelSpecManager": {"stable_kernel_dir": stable}})
+    manager = ServiceKernelSpecManager(config=config)
+    assert manager.kernel_dirs == [stable, *KernelSpecManager().kernel_dirs]

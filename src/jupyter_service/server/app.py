@@ -14,6 +14,7 @@ from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.errors import ServiceError
 from jupyter_service.server.settings import Runtime, render_server_settings, render_terminal_rc
+from jupyter_service.store.generations import current_kernels_dir
 from jupyter_service.tools import render_tools_dir, write_tools_dir
 
 
@@ -74,19 +75,9 @@ def prepare_runtime(config: ServiceConfig) -> Runtime:
         notebook_dir=str(notebook_dir),
         tools_dir=str(tools_dir) if tools_dir else None,
         terminal_rc=str(rc) if rc else None,
-        kernel_dirs=_kernel_dirs(),
+        # Through the `current` link: a switch or rollback shows in the running server.
+        stable_kernel_dir=str(current_kernels_dir(paths.state_dir())),
     )
-
-
-def _kernel_dirs() -> tuple[str, ...]:
-    """The current generation's kernels (through the `current` link, so a switch or rollback
-    shows at once), then Jupyter's own kernelspec dirs."""
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    from jupyter_service.store.generations import current_kernels_dir
-
-    stable = str(current_kernels_dir(paths.state_dir()))
-    return (stable, *(d for d in KernelSpecManager().kernel_dirs if d != stable))
 
 
 def run_server(config: ServiceConfig) -> None:

@@ -10,6 +10,7 @@ from jupyter_service.config import ServiceConfig
 
 COOKIE_MAX_AGE_DAYS = 7
 PORT_RETRIES_EMBEDDED = 50
+KERNEL_SPEC_MANAGER = "jupyter_service.server.kernelspecs.ServiceKernelSpecManager"
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,8 @@ class Runtime:
     notebook_dir: str
     tools_dir: str | None
     terminal_rc: str | None
-    # Kernelspec dirs searched in order: the current generation's first, then Jupyter's.
-    kernel_dirs: tuple[str, ...] = ()
+    # The current generation's kernelspec dir, searched before Jupyter's own.
+    stable_kernel_dir: str | None = None
 
 
 def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str, dict[str, Any]]:
@@ -74,8 +75,9 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         "LabApp": lab,
         "LanguageServerManager": {"autodetect": False},
     }
-    if runtime.kernel_dirs:
-        settings["KernelSpecManager"] = {"kernel_dirs": list(runtime.kernel_dirs)}
+    if runtime.stable_kernel_dir:
+        server["kernel_spec_manager_class"] = KERNEL_SPEC_MANAGER
+        settings["ServiceKernelSpecManager"] = {"stable_kernel_dir": runtime.stable_kernel_dir}
     return settings
 
 

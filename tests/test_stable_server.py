@@ -1,0 +1,112 @@
+"""A real `jupyter-service up` with a stable kernel: it locks and builds on first start, and
+the running server follows `switch` and `rollback` without a restart."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from .helpers import BASE_URL, PASSWORD, Service, free_port, hash_password, login, run_in_kernel
+from .stable_fixtures import CONFIG_B, cli, render_config
+
+pytestmark = pytest.mark.slow
+
+
+def admin_config(directory: Path, packages: list[str], port: int, root: Path) -> Path:
+    head = (
+        "enable = true\n"
+        f"port = {port}\n"
+        f"baseUrl = {json.dumps(BASE_URL)}\n"
+        f"notebookDir = {json.dumps(str(root / 'notebooks'))}\n"
+        f"password = {json.dumps(hash_password(PASSWORD))}\n"
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "config.toml"
+    config.write_text(render_config(packages, head=head))
+    return config
+
+
+def stable_spec(service: Service, session: requests.Session) -> dict[str, object]:
+    response = session.get(service.url("api/kernelspecs"), timeout=30)
+    assert response.status_code == 200
+    spec = response.json()["kernelspecs"]["small"]["spec"]
+    assert isinstance(spec, dict)
+    return spec
+
+
+def admin(service: Service, *args: str) -> str:
+    """A command an admin runs beside the running service (same state dir)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_service", *args],
+        env=service.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_up_locks_builds_and_the_running_server_follows_switch_and_rollback(
+    tmp_path: Path, locked: dict[str, Path]
+) -> None:
+    root = tmp_path / "svc"
+    port = free_port()
+    config = admin_config(root / "admin", ["iniconfig"], port, root)
+    service = Service(root, config, port)
+    try:
+        service.wait_ready(timeout=240)
+        started = service.output()
+        assert "locking small (Python 3." in started and "switched to generation 1" in started
+        assert (root / "admin" / "config.lock" / "small" / "uv.lock").is_file()
+        session = login(service)
+        spec = stable_spec(service, session)
+        assert spec["display_name"] == "Python (small)"
+        assert spec["metadata"]["jupyter_service"]["tier"] == "stable"  # type: ignore[index]
+        assert spec["metadata"]["jupyter_service"]["generation"] == 1  # type: ignore[index]
+        code = "import iniconfig, sys; print(sys.prefix)"
+        prefix = run_in_kernel(service, session, code, kernel_name="small").strip()
+        assert prefix.startswith(str(root / "state" / "store") + "/"), prefix
+        refused = run_in_kernel(service, session, "%pip install six", kernel_name="small")
+        assert "managed by the jupyter-service config" in refused, refused
+
+        # The admin pulls a new config and its lock, and switches; no restart.
+        shutil.rmtree(root / "admin" / "config.lock")
+        shutil.copytree(locked["b"] / "config.lock", root / "admin" / "config.lock")
+        admin_config(root / "admin", ["iniconfig", "six"], port, root)
+        assert admin(service, "switch", "--config", str(config)) == (
+            "switched to generation 2: small\n"
+        )
+        assert stable_spec(service, session)["metadata"]["jupyter_service"]["generation"] == 2  # type: ignore[index]
+        code = "import six; print(six.__name__)"
+        assert run_in_kernel(service, session, code, kernel_name="small").strip() == "six"
+
+        assert admin(service, "rollback") == "rolled back to generation 1: small\n"
+        assert stable_spec(service, session)["metadata"]["jupyter_service"]["generation"] == 1  # type: ignore[index]
+        assert "ModuleNotFoundError" in run_in_kernel(
+            service, session, "import six", kernel_name="small"
+        )
+    finally:
+        assert service.stop() == 0, service.output()
+
+
+def test_up_stops_on_a_lock_that_no_longer_matches_the_config(
+    locked: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "admin"
+    shutil.copytree(locked["a"], directory)
+    config = directory / "config.toml"
+    config.write_text(CONFIG_B)
+    code, out, err = cli(capsys, "up", "--config", str(config))
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: the lock of stable kernel small does not satisfy the config: "
+        "the config asks for six which the lock lacks\n"
+        f"hint: jupyter-service lock --config {config}\n"
+    )
