@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import shutil
 import sys
 import time
@@ -66,12 +65,13 @@ def site_packages(venv: Path) -> Path:
 
 
 def base_key(python: str) -> str:
-    spec = {
-        "python": os.path.realpath(python),
-        "version": platform.python_version() if python == sys.executable else python,
-        "packages": BASE_PACKAGES,
-        "format": BASE_FORMAT,
-    }
+    real = os.path.realpath(python)
+    try:
+        # An interpreter upgraded in place gets a new base.
+        stamp = os.stat(real).st_mtime_ns
+    except OSError:
+        stamp = 0
+    spec = {"python": real, "stamp": stamp, "packages": BASE_PACKAGES, "format": BASE_FORMAT}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
