@@ -2,18 +2,17 @@
 
 Log in with the password, type `jupyter-venv-kernel create llm-test` in a JupyterLab
 terminal, refresh, pick "Python (llm-test)", `!pip install` a wheel of the test's own and
-import it, shut the kernel down, delete it from the terminal, refresh, see it gone.
-Screenshots of each step go to test-artifacts/browser/.
+import it, shut the kernel down, delete it from the terminal, refresh, see it gone. The
+service also has a stable kernel, so both tiers show side by side, as README's "Tiers in
+JupyterLab" says. Screenshots of each step go to test-artifacts/browser/.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
 import shutil
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from ..helpers import PASSWORD, Service, free_port
+from ..stable_fixtures import PYTHON
 from ..test_server import write_config
+from ..wheels import make_wheel
 
 pytestmark = pytest.mark.slow
 
@@ -41,37 +42,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 KERNEL = "llm-test"
 DISPLAY_NAME = f"Python ({KERNEL})"
 STOCK_DISPLAY_NAME = "Python 3 (ipykernel)"
+STABLE = "team"
+STABLE_DISPLAY_NAME = f"Python ({STABLE})"
 PACKAGE = "tinyhello"
 GREETING = "hello from a local wheel"
 NOTEBOOK = "llm-experiment.ipynb"
 # A cold uv cache downloads ipykernel and friends; a cold pip starts slowly.
 SLOW_MS = 150_000
-
-
-def build_wheel(directory: Path) -> Path:
-    """A real, minimal pure-Python wheel, written by hand: no build backend, no network."""
-    dist_info = f"{PACKAGE}-0.1.dist-info"
-    files = {
-        f"{PACKAGE}/__init__.py": f"def greet():\n    return {GREETING!r}\n",
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: 0.1\n",
-        f"{dist_info}/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: jupyter-service-tests\n"
-            "Root-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = []
-    for name, text in files.items():
-        data = text.encode()
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{name},sha256={digest},{len(data)}")
-    record.append(f"{dist_info}/RECORD,,")
-    files[f"{dist_info}/RECORD"] = "\n".join(record) + "\n"
-    directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{PACKAGE}-0.1-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return wheel
 
 
 def write_terminal_settings(root: Path) -> None:
@@ -108,8 +85,12 @@ def service(tmp_path: Path) -> Iterator[Service]:
     root.mkdir()
     write_terminal_settings(root)
     port = free_port()
-    svc = Service(root, write_config(root, port), port)
-    svc.wait_ready()
+    config = write_config(root, port)
+    # A small stable kernel (ipykernel only): `up` locks and builds it on first start.
+    with config.open("a") as f:
+        f.write(f'\n[extraKernels.{STABLE}]\nlanguage = "python"\npythonPackage = "{PYTHON}"\n')
+    svc = Service(root, config, port)
+    svc.wait_ready(timeout=300)
     yield svc
     assert svc.stop() == 0, svc.output()
 
@@ -179,7 +160,7 @@ def kernelspecs(page: Page, service: Service) -> dict[str, Any]:
 
 def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    build_wheel(wheels)
+    make_wheel(wheels, PACKAGE, "0.1", GREETING)
     data_dir = Path(service.env["JUPYTER_DATA_DIR"])
     venv = data_dir / "venvs" / KERNEL
 
@@ -190,7 +171,10 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
         shots.take("01-login")
         page.fill("input[name=password]", PASSWORD)
         page.click("#login_submit")
-        expect(page.locator(".jp-Launcher")).to_be_visible()
+        launcher = page.locator(".jp-Launcher")
+        expect(
+            launcher.locator(".jp-LauncherCard", has_text=STABLE_DISPLAY_NAME).first
+        ).to_be_visible()
         shots.take("02-lab")
 
         # In a Jupyter terminal: jupyter-venv-kernel create llm-test
@@ -200,17 +184,39 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
             f"Kernel '{KERNEL}' created successfully!", timeout=SLOW_MS
         )
         shots.take("03-terminal-create")
-        spec = kernelspecs(page, service)[KERNEL]["spec"]
-        assert spec["display_name"] == DISPLAY_NAME
-        assert spec["metadata"]["jupyter_service"]["tier"] == "experimental"
+        # The tiers, as JupyterLab reads them: display names, and the kernelspecs' metadata.
+        specs = kernelspecs(page, service)
+        experimental, stable = specs[KERNEL]["spec"], specs[STABLE]["spec"]
+        assert experimental["display_name"] == DISPLAY_NAME
+        assert experimental["metadata"]["jupyter_service"]["tier"] == "experimental"
+        assert stable["display_name"] == STABLE_DISPLAY_NAME
+        lock = service.root / "config.lock" / STABLE / "uv.lock"
+        assert stable["metadata"]["jupyter_service"] == {
+            "tier": "stable",
+            "generation": 1,
+            "lock": hashlib.sha256(lock.read_bytes()).hexdigest(),
+        }
 
         # Refresh the browser: the new kernel is in the launcher and in the picker.
         page.reload()
         page.locator(".lm-TabBar-addButton:visible").click()
-        expect(page.locator(".jp-LauncherCard", has_text=DISPLAY_NAME).first).to_be_visible()
+        launcher = page.locator(".jp-Launcher:visible")
+        for name in (STABLE_DISPLAY_NAME, DISPLAY_NAME):
+            expect(launcher.locator(".jp-LauncherCard", has_text=name).first).to_be_visible()
+        # The tiers at a glance: a stable kernel shows the Python logo, a venv kernel
+        # (no logo in its kernelspec) JupyterLab's lettered tile.
+        notebook_cards = launcher.locator(".jp-LauncherCard[data-category=Notebook]")
+        stable_card = notebook_cards.filter(has_text=STABLE_DISPLAY_NAME)
+        expect(stable_card.locator("img")).to_have_attribute(
+            "src", re.compile(rf"kernelspecs/{STABLE}/logo-")
+        )
+        venv_card = notebook_cards.filter(has_text=DISPLAY_NAME)
+        expect(venv_card.locator(".jp-LauncherCard-noKernelIcon")).to_have_text("P")
+        expect(venv_card.locator("img")).to_have_count(0)
         shots.take("04-launcher-after-refresh")
         dialog = open_kernel_picker(page)
         dialog.locator("select").select_option(label=DISPLAY_NAME)
+        assert {STABLE_DISPLAY_NAME, DISPLAY_NAME} <= set(option_labels(dialog))
         show_options(dialog)
         shots.take("05-kernel-picker")
         dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
@@ -225,7 +231,7 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
         page.keyboard.insert_text(
             f"!pip install --no-index --find-links {wheels} {PACKAGE}\n"
             f"import sys, {PACKAGE}\n"
-            f"print({PACKAGE}.greet(), 'in', sys.prefix)"
+            f"print({PACKAGE}.VALUE, 'in', sys.prefix)"
         )
         page.keyboard.press("Shift+Enter")
         output = cell.locator(".jp-OutputArea")
@@ -233,7 +239,7 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
         expect(output).to_contain_text(f"Successfully installed {PACKAGE}-0.1")
         shots.take("06-notebook-pip-install")
         # It went into the kernel's venv, and nowhere else.
-        assert list(venv.glob(f"lib/python3*/site-packages/{PACKAGE}/__init__.py"))
+        assert list(venv.glob(f"lib/python3*/site-packages/{PACKAGE}.py"))
 
         # Save (JupyterLab asks for a name), shut the kernel down, close the notebook.
         page.keyboard.press("Control+s")
@@ -268,8 +274,10 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
         expect(launcher.locator(".jp-LauncherCard", has_text=DISPLAY_NAME)).to_have_count(0)
         shots.take("08-launcher-after-delete")
         dialog = open_kernel_picker(page)
-        expect(dialog.locator("option", has_text=STOCK_DISPLAY_NAME).first).to_be_attached()
-        assert DISPLAY_NAME not in option_labels(dialog)
+        expect(dialog.locator("option", has_text=STABLE_DISPLAY_NAME).first).to_be_attached()
+        labels = option_labels(dialog)
+        assert DISPLAY_NAME not in labels
+        assert STOCK_DISPLAY_NAME in labels
         show_options(dialog)
         shots.take("09-kernel-picker-after-delete")
         dialog.locator(".jp-Dialog-button.jp-mod-reject").click()
