@@ -87,6 +87,16 @@ def test_lock_refuses_a_missing_interpreter_and_an_unknown_kernel(
         "hint: jupyter-service lock --upgrade small\n"
     )
     assert tree_bytes(project) == before
+    # Where the lock cannot be written: a message, not a traceback.
+    other = project.parent / "other"
+    other.mkdir()
+    (other / "config.toml").write_text(CONFIG_A)
+    (other / "config.lock").write_text("not a dir")
+    assert cli(capsys, "lock", "--config", str(other / "config.toml"))[2].splitlines()[1:] == [
+        f"error: cannot write the lock of small in {other / 'config.lock'}: File exists: "
+        f"{other / 'config.lock'}",
+        "hint: free space or fix the permissions, then run the command again",
+    ]
     # A version finds the interpreter through uv.
     assert find_interpreter(find_interpreter(PYTHON).minor).minor == find_interpreter(PYTHON).minor
 

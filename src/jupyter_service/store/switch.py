@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,19 @@ Say = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     pass
+
+
+@contextlib.contextmanager
+def _os_errors(what: str) -> Iterator[None]:
+    """A disk full or a directory we may not write is a message, not a traceback; the
+    current generation is untouched either way."""
+    try:
+        yield
+    except OSError as exc:
+        raise ServiceError(
+            f"{what}: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
+            hint="free space or fix the permissions, then run the command again",
+        ) from None
 
 
 def stable_kernels(config: ServiceConfig) -> list[PythonKernel]:
@@ -77,8 +91,9 @@ def lock_kernels(
             f"locking {kernel.name} (Python {interpreter.version})"
             + (", upgrading" if again else "")
         )
-        if lock.write_lock(kernel, interpreter, root, upgrade=again, logs=log_dir(state)):
-            changed.append(kernel.name)
+        with _os_errors(f"cannot write the lock of {kernel.name} in {root}"):
+            if lock.write_lock(kernel, interpreter, root, upgrade=again, logs=log_dir(state)):
+                changed.append(kernel.name)
     for name in lock.remove_stale_locks(root, {k.name for k in config.pythonKernels}):
         say(f"removed the lock of {name}, no longer in the config")
         changed.append(name)
@@ -140,19 +155,20 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
             p.store_path.is_dir() for p in plans
         ):
             return SwitchResult(current, False, [])
-        build.remove_stale_work(build.store_dir(state))
-        generations.remove_stale_work(state)
-        built = []
-        for plan in plans:
-            if plan.store_path.is_dir():
-                continue
-            say(f"building {plan.kernel.name} into {plan.store_path}")
-            build.build_kernel(
-                plan.kernel.name, plan.lock_dir, plan.interpreter, plan.store_path, state
-            )
-            built.append(plan.kernel.name)
-        source = str(config.source.resolve()) if config.source else None
-        generation = generations.write_generation(state, desired, source)
+        with _os_errors(f"cannot switch in the state dir {state}"):
+            build.remove_stale_work(build.store_dir(state))
+            generations.remove_stale_work(state)
+            built = []
+            for plan in plans:
+                if plan.store_path.is_dir():
+                    continue
+                say(f"building {plan.kernel.name} into {plan.store_path}")
+                build.build_kernel(
+                    plan.kernel.name, plan.lock_dir, plan.interpreter, plan.store_path, state
+                )
+                built.append(plan.kernel.name)
+            source = str(config.source.resolve()) if config.source else None
+            generation = generations.write_generation(state, desired, source)
         return SwitchResult(generation, True, built)
 
 
