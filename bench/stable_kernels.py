@@ -58,6 +58,9 @@ def first_reply(kernels_dir: Path, name: str, code: str) -> float:
     client = manager.client()
     client.start_channels()
     try:
+        # kernel_info round trip first: an execute sent before IOPub is connected loses its
+        # idle status, and waiting for it would hang.
+        client.wait_for_ready(timeout=600)
         reply = client.execute_interactive(code, timeout=600, output_hook=lambda msg: None)
         elapsed = time.perf_counter() - started
         assert reply["content"]["status"] == "ok", reply["content"]

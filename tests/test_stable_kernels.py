@@ -36,6 +36,15 @@ from .stable_fixtures import (
 pytestmark = pytest.mark.slow
 
 
+def distributions(store: Path) -> dict[str, str]:
+    """name -> version of what is installed in a store path."""
+    found = {}
+    for info in store.glob("lib/python3.*/site-packages/*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        found[name.lower().replace("_", "-")] = version
+    return found
+
+
 # -- lock ----------------------------------------------------------------------------------
 
 
@@ -105,7 +114,11 @@ def test_lock_refuses_a_missing_interpreter_and_an_unknown_kernel(
 
 
 def test_switch_builds_into_the_store_once_then_is_a_no_op(
-    project: Path, service_environ: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    project: Path,
+    service_environ: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     state = service_environ
     config = project / "config.toml"
@@ -161,6 +174,14 @@ def test_switch_builds_into_the_store_once_then_is_a_no_op(
     lines = out.splitlines()
     assert [line.split()[0] for line in lines] == ["1", "2"]
     assert lines[1].endswith("small   (current)") and not lines[0].endswith("(current)")
+
+    # Another machine (another state dir) with the same config and lock: the same packages.
+    monkeypatch.setenv("JUPYTER_SERVICE_STATE_DIR", str(tmp_path / "machine-2"))
+    assert cli(capsys, "switch", "--config", str(config))[0] == 0
+    twin = store_path(tmp_path / "machine-2")
+    assert twin.name == path.name
+    assert distributions(twin) == distributions(path) and "iniconfig" in distributions(path)
+    monkeypatch.setenv("JUPYTER_SERVICE_STATE_DIR", str(state))
 
     # The kernel starts from the store, has its packages, and refuses pip every way.
     km, kc = start_kernel(state / "current" / "kernels")
