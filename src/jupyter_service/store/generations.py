@@ -21,6 +21,7 @@ GENERATIONS = "generations"
 CURRENT = "current"
 MANIFEST = "manifest.json"
 KERNELS = "kernels"
+LAST = ".last"
 _LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
 
 
@@ -120,7 +121,7 @@ def write_generation(
     """Write generation N+1 aside, rename it into place, then make it current."""
     directory = state / GENERATIONS
     directory.mkdir(parents=True, exist_ok=True)
-    number = max((g.number for g in list_generations(state)), default=0) + 1
+    number = max([_last_number(state), *(g.number for g in list_generations(state))]) + 1
     work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
     try:
         for name, entry in sorted(kernels.items()):
@@ -139,7 +140,16 @@ def write_generation(
         shutil.rmtree(work, ignore_errors=True)
         raise
     set_current(state, number)
+    # Numbers are never reused, even after gc removed the newest generations.
+    (directory / LAST).write_text(f"{number}\n")
     return Generation(number, directory / str(number), manifest)
+
+
+def _last_number(state: Path) -> int:
+    try:
+        return int((state / GENERATIONS / LAST).read_text())
+    except (OSError, ValueError):
+        return 0
 
 
 def remove_generation(generation: Generation) -> None:

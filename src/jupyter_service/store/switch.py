@@ -147,6 +147,7 @@ class SwitchResult:
 def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchResult:
     """Build what the lock pins and is not in the store, write a generation, make it current.
     Nothing changed: return at once. Any failure: the current generation stays as it was."""
+    _config_path(config)  # never switch the embedded default's "no kernels" over a config's
     plans = plan_kernels(config, state)
     desired = {p.kernel.name: p.entry() for p in plans}
     with generations.state_lock(state):

@@ -1,0 +1,85 @@
+"""Generations on disk, without builds: numbering, the atomic `current` link, rollback, gc."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from jupyter_service.cli import main
+from jupyter_service.store.gc import collect_garbage
+from jupyter_service.store.generations import (
+    current_number,
+    list_generations,
+    write_generation,
+)
+from jupyter_service.store.switch import rollback
+
+
+def test_each_generation_gets_a_new_number_and_becomes_current(service_environ: Path) -> None:
+    state = service_environ
+    for expected in (1, 2, 3):
+        assert write_generation(state, {}, "/etc/x.toml").number == expected
+        assert current_number(state) == expected
+    assert os.readlink(state / "current") == "generations/3"
+    assert (state / "current" / "kernels").is_dir()
+    assert [g.manifest["config"] for g in list_generations(state)] == ["/etc/x.toml"] * 3
+    assert not [p for p in state.iterdir() if p.name.startswith(".current")]
+
+
+def test_rollback_gc_and_numbers_never_reused(
+    service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = service_environ
+    for _ in range(3):
+        write_generation(state, {}, None)
+    assert rollback(state).number == 2
+    assert rollback(state, 1).number == 1 and current_number(state) == 1
+    result = collect_garbage(state, keep=0)
+    assert result.removed_generations == [2, 3] and result.removed_paths == []
+    assert [g.number for g in list_generations(state)] == [1]
+    assert write_generation(state, {}, None).number == 4
+    assert main(["generations"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["1", "4"]
+    assert lines[1].endswith("-   (current)")
+
+
+def test_nothing_yet(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generations"]) == 0
+    assert (
+        capsys.readouterr().out == "no generations yet; `jupyter-service switch` writes the first\n"
+    )
+    assert main(["rollback"]) == 1
+    assert capsys.readouterr().err == (
+        "error: no generation before the current one\nhint: jupyter-service generations\n"
+    )
+    assert main(["gc"]) == 0
+    assert capsys.readouterr().out == "freed 0.0 MiB (0 store paths)\n"
+    assert main(["gc", "--keep", "-1"]) == 1
+    assert (
+        capsys.readouterr().err
+        == "error: --keep must be 0 or more\nhint: jupyter-service gc --keep 5\n"
+    )
+
+
+def test_switch_and_lock_need_a_config_file(
+    service_environ: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_generation(service_environ, {}, None)
+    assert main(["switch"]) == 1
+    assert capsys.readouterr().err == (
+        "error: stable kernels need a config file; the embedded default has none\n"
+        "hint: write a config with [extraKernels.python-base] and pass it with --config\n"
+    )
+    assert current_number(service_environ) == 1
+    assert main(["lock"]) == 0
+    assert (
+        capsys.readouterr().out
+        == "nothing to lock: the embedded default config has no stable Python kernel\n"
+    )
