@@ -10,6 +10,7 @@ JupyterLab" says. Screenshots of each step go to test-artifacts/browser/.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 import shutil
@@ -238,8 +239,9 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
         expect(output).to_contain_text(f"{GREETING} in {venv}", timeout=SLOW_MS)
         expect(output).to_contain_text(f"Successfully installed {PACKAGE}-0.1")
         shots.take("06-notebook-pip-install")
-        # It went into the kernel's venv, and nowhere else.
+        # It went into the kernel's venv, and not into the service's own environment.
         assert list(venv.glob(f"lib/python3*/site-packages/{PACKAGE}.py"))
+        assert importlib.util.find_spec(PACKAGE) is None
 
         # Save (JupyterLab asks for a name), shut the kernel down, close the notebook.
         page.keyboard.press("Control+s")
