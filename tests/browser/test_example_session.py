@@ -159,6 +159,49 @@ def kernelspecs(page: Page, service: Service) -> dict[str, Any]:
     return dict(response.json()["kernelspecs"])
 
 
+def save_shut_down_and_close(page: Page, notebook: Locator) -> None:
+    """Save (JupyterLab asks for a name the first time), shut the kernel down, close."""
+    page.keyboard.press("Control+s")
+    rename = page.locator(".jp-Dialog")
+    rename.locator("input[type=text], input:not([type])").first.fill(NOTEBOOK)
+    rename.locator(".jp-Dialog-button.jp-mod-accept").click()
+    tab = page.locator(".lm-TabBar-tab", has_text=NOTEBOOK)
+    expect(tab).to_be_visible()
+    page.locator(".lm-MenuBar-item", has_text="Kernel").click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Shut Down Kernel$")).click()
+    expect(notebook.locator(".jp-Toolbar-kernelName")).to_have_text("No Kernel")
+    tab.locator(".lm-TabBar-tabCloseIcon").click()
+    expect(tab).to_have_count(0)
+
+
+def check_tier_metadata(page: Page, service: Service) -> None:
+    """The tiers as JupyterLab reads them: display names and the kernelspecs' metadata."""
+    specs = kernelspecs(page, service)
+    experimental, stable = specs[KERNEL]["spec"], specs[STABLE]["spec"]
+    assert experimental["display_name"] == DISPLAY_NAME
+    assert experimental["metadata"]["jupyter_service"]["tier"] == "experimental"
+    assert stable["display_name"] == STABLE_DISPLAY_NAME
+    lock = service.root / "config.lock" / STABLE / "uv.lock"
+    assert stable["metadata"]["jupyter_service"] == {
+        "tier": "stable",
+        "generation": 1,
+        "lock": hashlib.sha256(lock.read_bytes()).hexdigest(),
+    }
+
+
+def check_tier_cards(launcher: Locator) -> None:
+    """The tiers at a glance: a stable kernel's card shows the Python logo, a venv kernel's
+    (no logo in its kernelspec) JupyterLab's lettered tile."""
+    cards = launcher.locator(".jp-LauncherCard[data-category=Notebook]")
+    stable_card = cards.filter(has_text=STABLE_DISPLAY_NAME)
+    expect(stable_card.locator("img")).to_have_attribute(
+        "src", re.compile(rf"kernelspecs/{STABLE}/logo-")
+    )
+    venv_card = cards.filter(has_text=DISPLAY_NAME)
+    expect(venv_card.locator(".jp-LauncherCard-noKernelIcon")).to_have_text("P")
+    expect(venv_card.locator("img")).to_have_count(0)
+
+
 def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     make_wheel(wheels, PACKAGE, "0.1", GREETING)
@@ -185,18 +228,7 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
             f"Kernel '{KERNEL}' created successfully!", timeout=SLOW_MS
         )
         shots.take("03-terminal-create")
-        # The tiers, as JupyterLab reads them: display names, and the kernelspecs' metadata.
-        specs = kernelspecs(page, service)
-        experimental, stable = specs[KERNEL]["spec"], specs[STABLE]["spec"]
-        assert experimental["display_name"] == DISPLAY_NAME
-        assert experimental["metadata"]["jupyter_service"]["tier"] == "experimental"
-        assert stable["display_name"] == STABLE_DISPLAY_NAME
-        lock = service.root / "config.lock" / STABLE / "uv.lock"
-        assert stable["metadata"]["jupyter_service"] == {
-            "tier": "stable",
-            "generation": 1,
-            "lock": hashlib.sha256(lock.read_bytes()).hexdigest(),
-        }
+        check_tier_metadata(page, service)
 
         # Refresh the browser: the new kernel is in the launcher and in the picker.
         page.reload()
@@ -204,16 +236,7 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
         launcher = page.locator(".jp-Launcher:visible")
         for name in (STABLE_DISPLAY_NAME, DISPLAY_NAME):
             expect(launcher.locator(".jp-LauncherCard", has_text=name).first).to_be_visible()
-        # The tiers at a glance: a stable kernel shows the Python logo, a venv kernel
-        # (no logo in its kernelspec) JupyterLab's lettered tile.
-        notebook_cards = launcher.locator(".jp-LauncherCard[data-category=Notebook]")
-        stable_card = notebook_cards.filter(has_text=STABLE_DISPLAY_NAME)
-        expect(stable_card.locator("img")).to_have_attribute(
-            "src", re.compile(rf"kernelspecs/{STABLE}/logo-")
-        )
-        venv_card = notebook_cards.filter(has_text=DISPLAY_NAME)
-        expect(venv_card.locator(".jp-LauncherCard-noKernelIcon")).to_have_text("P")
-        expect(venv_card.locator("img")).to_have_count(0)
+        check_tier_cards(launcher)
         shots.take("04-launcher-after-refresh")
         dialog = open_kernel_picker(page)
         dialog.locator("select").select_option(label=DISPLAY_NAME)
@@ -243,19 +266,8 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
         assert list(venv.glob(f"lib/python3*/site-packages/{PACKAGE}.py"))
         assert importlib.util.find_spec(PACKAGE) is None
 
-        # Save (JupyterLab asks for a name), shut the kernel down, close the notebook.
-        page.keyboard.press("Control+s")
-        rename = page.locator(".jp-Dialog")
-        rename.locator("input[type=text], input:not([type])").first.fill(NOTEBOOK)
-        rename.locator(".jp-Dialog-button.jp-mod-accept").click()
-        expect(page.locator(".lm-TabBar-tab", has_text=NOTEBOOK)).to_be_visible()
-        page.locator(".lm-MenuBar-item", has_text="Kernel").click()
-        page.locator(".lm-Menu-item", has_text=re.compile(r"^Shut Down Kernel$")).click()
-        expect(notebook.locator(".jp-Toolbar-kernelName")).to_have_text("No Kernel")
-        page.locator(".lm-TabBar-tab", has_text=NOTEBOOK).locator(".lm-TabBar-tabCloseIcon").click()
-        expect(page.locator(".lm-TabBar-tab", has_text=NOTEBOOK)).to_have_count(0)
-        notebook_path = Path(service.root / "notebooks" / NOTEBOOK)
-        saved = json.loads(notebook_path.read_text())
+        save_shut_down_and_close(page, notebook)
+        saved = json.loads((service.root / "notebooks" / NOTEBOOK).read_text())
         assert saved["metadata"]["kernelspec"]["name"] == KERNEL
 
         # Later, in the terminal: jupyter-venv-kernel delete llm-test
