@@ -374,3 +374,18 @@ def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "hint: pass an existing file with --config, or run `jupyter-service up` with no config "
         "for the embedded default\n"
     )
+
+
+def test_disabled_service_is_refused_before_anything_is_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], service_environ: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(PASSWORD_LINE + "[extraKernels.python-base]\nenable = true\n")
+    before = snapshot(tmp_path)
+    assert main(["up", "--config", str(config)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: the service is disabled in {config} (enable = false)\n"
+        "hint: set `enable = true` in the config\n"
+    )
+    assert snapshot(tmp_path) == before
+    assert not service_environ.exists()

@@ -39,9 +39,11 @@ def _say(text: str) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    from jupyter_service.server.app import run_server
+    from jupyter_service.server.app import check_runnable, run_server
 
     config = resolve_config(args)
+    # A disabled service or an unusable auth mode is refused before anything is built.
+    check_runnable(config)
     if config.source is not None:
         # First start: lock what has no lock yet. A lock that no longer matches the config is
         # never changed here: `switch` says so and points to `lock`.

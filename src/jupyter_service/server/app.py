@@ -30,7 +30,7 @@ class ServiceServerApp(ServerApp):
         signal.signal(signal.SIGINT, self._signal_stop)
 
 
-def _check_runnable(config: ServiceConfig) -> None:
+def check_runnable(config: ServiceConfig) -> None:
     if not config.enable:
         raise ServiceError(
             f"the service is disabled in {config.source_name} (enable = false)",
@@ -82,7 +82,7 @@ def prepare_runtime(config: ServiceConfig) -> Runtime:
 
 def run_server(config: ServiceConfig) -> None:
     """Serve JupyterLab in the foreground until Ctrl-C or SIGTERM."""
-    _check_runnable(config)
+    check_runnable(config)
     runtime = prepare_runtime(config)
     if runtime.tools_dir:
         # The server, its kernels and terminals inherit this; nothing outside Jupyter does.
