@@ -262,6 +262,21 @@ def test_extra_tools_visible_from_terminal(service: Service, session: requests.S
     )
 
 
+def test_terminal_opens_in_notebook_dir(service: Service, session: requests.Session) -> None:
+    output = run_in_terminal(service, session, 'echo "cwd=$(pwd)"')
+    assert f"cwd={service.root / 'notebooks'}" in output
+
+
+def test_no_news_prompt_no_update_check(service: Service, session: requests.Session) -> None:
+    plugin = "@jupyterlab/apputils-extension:notification"
+    response = session.get(service.url(f"lab/api/settings/{plugin}"), timeout=10)
+    assert response.status_code == 200
+    # Overrides become the schema's defaults, which the front end uses when no user set them.
+    properties = response.json()["schema"]["properties"]
+    assert properties["fetchNews"]["default"] == "false"
+    assert properties["checkForUpdates"]["default"] is False
+
+
 def test_extra_tools_absent_outside_jupyter(service: Service) -> None:
     env = isolated_env(service.root / "outside")
     for shell in (["sh", "-c"], ["bash", "-lc"]):

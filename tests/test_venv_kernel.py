@@ -491,3 +491,23 @@ def test_interactive_shell_prompt_says_venv(layout: Layout) -> None:
     assert "Entering venv of kernel 'inter'" in proc.stdout
     assert f"venv={venv}\n{venv}\n" in proc.stdout
     assert "(venv-kernel:inter) " in proc.stderr  # bash -i prints its prompt there
+
+
+def test_stable_kernel_names_are_refused(
+    bare_layout: Layout, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jupyter_service.store.generations import current_kernels_dir
+
+    stable = current_kernels_dir(service_environ) / "python-base"
+    stable.mkdir(parents=True)
+    (stable / "kernel.json").write_text(
+        json.dumps({"argv": ["x"], "display_name": "Python (base)"})
+    )
+    before = snapshot(bare_layout.venvs.parent)
+    for name, why in (("python-base", "python-base"), ("base", "python-base")):
+        assert main(["create", name]) == 1
+        assert capsys.readouterr().err == (
+            f"error: '{name}' is taken by the stable kernel '{why}' (Python (base))\n"
+            f"hint: pick another name, such as `{name}-dev`\n"
+        )
+    assert snapshot(bare_layout.venvs.parent) == before

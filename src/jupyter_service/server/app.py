@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from jupyter_server.serverapp import ServerApp
 from traitlets.config import Config
@@ -13,7 +15,12 @@ from traitlets.config import Config
 from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.errors import ServiceError
-from jupyter_service.server.settings import Runtime, render_server_settings, render_terminal_rc
+from jupyter_service.server.settings import (
+    Runtime,
+    render_lab_overrides,
+    render_server_settings,
+    render_terminal_rc,
+)
 from jupyter_service.store.generations import current_kernels_dir
 from jupyter_service.tools import render_tools_dir, write_tools_dir
 
@@ -77,7 +84,29 @@ def prepare_runtime(config: ServiceConfig) -> Runtime:
         terminal_rc=str(rc) if rc else None,
         # Through the `current` link: a switch or rollback shows in the running server.
         stable_kernel_dir=str(current_kernels_dir(paths.state_dir())),
+        lab_settings_dir=str(write_lab_settings(paths.state_dir())),
     )
+
+
+def write_lab_settings(state: Path) -> Path:
+    """JupyterLab's app settings dir: the default one's overrides.json plus our pins
+    (JupyterLab would otherwise ask every new user about news, whatever news_url says)."""
+    from jupyterlab.commands import get_app_dir
+
+    existing: dict[str, Any] = {}
+    default = Path(get_app_dir()) / "settings" / "overrides.json"
+    if default.is_file():
+        try:
+            loaded = json.loads(default.read_text())
+        except ValueError:
+            loaded = {}
+        existing = loaded if isinstance(loaded, dict) else {}
+    target = state / "lab-settings"
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = target / f".overrides.json.tmp{os.getpid()}"
+    tmp.write_text(json.dumps(render_lab_overrides(existing), indent=1))
+    tmp.replace(target / "overrides.json")
+    return target
 
 
 def run_server(config: ServiceConfig) -> None:
@@ -95,6 +124,10 @@ def run_server(config: ServiceConfig) -> None:
             "The service unit (`jupyter-service install-service`) runs as `user` instead.",
             file=sys.stderr,
         )
+    # Kernels and terminals (jupyter-venv-kernel) find the same state dir.
+    os.environ["JUPYTER_SERVICE_STATE_DIR"] = str(paths.state_dir())
+    # Terminals open where the notebooks are, not where `up` was started.
+    os.chdir(runtime.notebook_dir)
     settings = render_server_settings(config, runtime)
     # Config given to the constructor is re-applied after config files are read,
     # so these pins win over any jupyter_server_config.py on the machine.

@@ -22,6 +22,28 @@ class Runtime:
     terminal_rc: str | None
     # The current generation's kernelspec dir, searched before Jupyter's own.
     stable_kernel_dir: str | None = None
+    # JupyterLab's app settings dir, holding our overrides.json.
+    lab_settings_dir: str | None = None
+
+
+# JupyterLab settings a managed service pins: no news prompt, no update check.
+LAB_OVERRIDES: dict[str, dict[str, Any]] = {
+    "@jupyterlab/apputils-extension:notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def render_lab_overrides(existing: dict[str, Any]) -> dict[str, Any]:
+    """The admin's overrides.json, with our pins on top. Pure."""
+    merged = {
+        key: dict(value) if isinstance(value, dict) else value for key, value in existing.items()
+    }
+    for plugin, values in LAB_OVERRIDES.items():
+        current = merged.get(plugin)
+        merged[plugin] = {**(current if isinstance(current, dict) else {}), **values}
+    return merged
 
 
 def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str, dict[str, Any]]:
@@ -69,6 +91,8 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
         "extension_manager": "readonly",
     }
+    if runtime.lab_settings_dir:
+        lab["app_settings_dir"] = runtime.lab_settings_dir
     settings: dict[str, dict[str, Any]] = {
         "ServerApp": server,
         "PasswordIdentityProvider": identity,

@@ -42,6 +42,27 @@ def terminate_as_exception() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def check_not_stable(name: str) -> None:
+    """A venv kernel may not shadow (or be shadowed by) a stable kernel: the server lists the
+    current generation's kernels first, and two "Python (base)" would confuse everyone."""
+    from jupyter_service import paths
+    from jupyter_service.store.generations import current_kernels_dir
+    from jupyter_service.venvs.kernelspec import display_name
+    from jupyter_service.venvs.spec_files import read_kernel_json
+
+    stable = current_kernels_dir(paths.state_dir())
+    if not stable.is_dir():
+        return
+    for spec_dir in stable.iterdir():
+        spec = read_kernel_json(spec_dir) or {}
+        if spec_dir.name == name or spec.get("display_name") == display_name(name):
+            raise ServiceError(
+                f"'{name}' is taken by the stable kernel '{spec_dir.name}' "
+                f"({spec.get('display_name', spec_dir.name)})",
+                hint=f"pick another name, such as `{name}-dev`",
+            )
+
+
 def create_venv_kernel(
     layout: Layout, name: str, say: Say, requirements: Path | None = None
 ) -> Path:
@@ -52,6 +73,7 @@ def create_venv_kernel(
             f"requirements file not found: {requirements}",
             hint="pass the path of a requirements.txt",
         )
+    check_not_stable(name)
     ensure_root(layout.venvs)
     ensure_root(layout.kernels)
     with terminate_as_exception(), name_lock(layout, name):
