@@ -216,7 +216,12 @@ def test_switch_builds_into_the_store_once_then_is_a_no_op(
 
 
 def test_a_broken_config_change_fails_and_leaves_everything_as_it_was(
-    project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+    project: Path,
+    locked: dict[str, Path],
+    service_environ: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     state = service_environ
     config = project / "config.toml"
@@ -249,6 +254,28 @@ def test_a_broken_config_change_fails_and_leaves_everything_as_it_was(
     assert tree_bytes(state / "generations") == before_state
     assert sorted(p.name for p in (state / "store").iterdir()) == store_before
     assert current_number(state) == 1
+
+    # A good config and lock, but the network refuses (a proxy on a closed loopback port)
+    # and nothing is cached: the build fails, the current generation stays.
+    config = use_config(project, locked, "b")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "cold-cache"))
+    refused = "http://127.0.0.1:9"
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, refused)
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    code, out, err = cli(capsys, "switch", "--config", str(config))
+    assert (code, out) == (1, "")
+    assert "error: building stable kernel small failed: `" in err, err
+    assert "Connection refused" in err and f"full log: {state / 'logs'}/" in err
+    assert tree_bytes(state / "generations") == before_state
+    assert sorted(p.name for p in (state / "store").iterdir()) == store_before
+    assert current_number(state) == 1
+    # A first lock that fails leaves no lock dir behind.
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "config.toml").write_text(CONFIG_A)
+    assert cli(capsys, "lock", "--config", str(fresh / "config.toml"))[0] == 1
+    assert sorted(p.name for p in fresh.iterdir()) == ["config.toml"]
 
 
 def test_a_build_killed_midway_leaves_the_current_generation_and_no_store_path(

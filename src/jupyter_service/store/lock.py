@@ -158,6 +158,7 @@ def write_lock(
     """Resolve one kernel with `uv lock` in a scratch copy, then put the project and lock in
     place. Return whether anything changed. A failure leaves the old lock as it was."""
     directory = root / kernel.name
+    fresh_root = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     before = (_read(directory / PROJECT_FILE), _read(directory / LOCK_FILE))
     work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
@@ -183,6 +184,8 @@ def write_lock(
         return True
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if fresh_root and not any(root.iterdir()):
+            root.rmdir()
 
 
 def remove_stale_locks(root: Path, keep: set[str]) -> list[str]:
