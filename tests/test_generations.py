@@ -83,3 +83,22 @@ def test_switch_and_lock_need_a_config_file(
         capsys.readouterr().out
         == "nothing to lock: the embedded default config has no stable Python kernel\n"
     )
+
+
+def test_run_warns_when_no_generation_serves_the_stable_kernels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'password = "argon2:$argon2id$v=19$m=10240,t=10,p=8$JgmFmHnWq2nbyINEzBHQLQ$'
+        'w3PNZ1rUn1S3Aq9G1IFlkhHEoWZCnwx3cRFA2VtjJms"\n'
+        '[extraKernels.small]\nlanguage = "python"\n'
+    )
+    # enable = false: `run` stops right after its checks, before serving.
+    assert main(["run", "--config", str(config)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: no generation is current, so no stable kernel is served; "
+        f"run `jupyter-service switch --config {config}`",
+        f"error: the service is disabled in {config} (enable = false)",
+        "hint: set `enable = true` in the config",
+    ]

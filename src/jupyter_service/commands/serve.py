@@ -10,7 +10,8 @@ import sys
 
 from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
-from jupyter_service.store.switch import lock_kernels, missing_locks, switch
+from jupyter_service.store.generations import current_number
+from jupyter_service.store.switch import lock_kernels, missing_locks, stable_kernels, switch
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,5 +61,11 @@ def run_up(args: argparse.Namespace) -> int:
 def run_run(args: argparse.Namespace) -> int:
     from jupyter_service.server.app import run_server
 
-    run_server(resolve_config(args))
+    config = resolve_config(args)
+    if stable_kernels(config) and current_number(paths.state_dir()) is None:
+        _say(
+            "warning: no generation is current, so no stable kernel is served; "
+            f"run `jupyter-service switch --config {config.source}`"
+        )
+    run_server(config)
     return 0
