@@ -35,6 +35,9 @@ def admin_config(directory: Path, packages: list[str], port: int, root: Path) ->
 def stable_spec(service: Service, session: requests.Session) -> dict[str, object]:
     response = session.get(service.url("api/kernelspecs"), timeout=30)
     assert response.status_code == 200
+    # The stable kernel is the default; the service's own environment is no kernel.
+    assert response.json()["default"] == "small"
+    assert "python3" not in response.json()["kernelspecs"]
     spec = response.json()["kernelspecs"]["small"]["spec"]
     assert isinstance(spec, dict)
     return spec

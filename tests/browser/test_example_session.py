@@ -283,15 +283,17 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
         page.locator(".lm-TabBar-addButton:visible").click()
         launcher = page.locator(".jp-Launcher:visible")
         expect(
-            launcher.locator(".jp-LauncherCard", has_text=STOCK_DISPLAY_NAME).first
+            launcher.locator(".jp-LauncherCard", has_text=STABLE_DISPLAY_NAME).first
         ).to_be_visible()
+        # The service's own environment is no kernel when a stable one exists.
+        expect(launcher.locator(".jp-LauncherCard", has_text=STOCK_DISPLAY_NAME)).to_have_count(0)
         expect(launcher.locator(".jp-LauncherCard", has_text=DISPLAY_NAME)).to_have_count(0)
         shots.take("08-launcher-after-delete")
         dialog = open_kernel_picker(page)
         expect(dialog.locator("option", has_text=STABLE_DISPLAY_NAME).first).to_be_attached()
         labels = option_labels(dialog)
         assert DISPLAY_NAME not in labels
-        assert STOCK_DISPLAY_NAME in labels
+        assert STOCK_DISPLAY_NAME not in labels
         show_options(dialog)
         shots.take("09-kernel-picker-after-delete")
         dialog.locator(".jp-Dialog-button.jp-mod-reject").click()

@@ -101,7 +101,15 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
     }
     if runtime.stable_kernel_dir:
         server["kernel_spec_manager_class"] = KERNEL_SPEC_MANAGER
-        settings["ServiceKernelSpecManager"] = {"stable_kernel_dir": runtime.stable_kernel_dir}
+        settings["ServiceKernelSpecManager"] = {
+            "stable_kernel_dir": runtime.stable_kernel_dir,
+            # With a stable Python kernel to use, the service's own environment is not one.
+            "hide_service_python": any(k.enable for k in config.pythonKernels),
+        }
+        enabled = [k.name for k in config.pythonKernels if k.enable]
+        if enabled:
+            default = "python-base" if "python-base" in enabled else enabled[0]
+            settings["MappingKernelManager"] = {"default_kernel_name": default}
     return settings
 
 
