@@ -133,7 +133,7 @@ def test_server_searches_the_current_generation_first() -> None:
     assert settings["ServerApp"]["kernel_spec_manager_class"] == (
         "jupyter_service.server.kernelspecs.ServiceKernelSpecManager"
     )
-    assert settings["ServiceKernelSpecManager"] == {"stable_kernel_dir": "/state/current/kernels"}
+    assert settings["ServiceKernelSpecManager"]["stable_kernel_dir"] == "/state/current/kernels"
     plain = render_server_settings(embedded_default(), Runtime("/nb", None, None))
     assert "kernel_spec_manager_class" not in plain["ServerApp"]
 
