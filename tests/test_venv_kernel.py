@@ -253,9 +253,24 @@ def test_create_from_with_includes_and_constraints(
     assert (site / "tinypkg.py").exists() and (site / "otherpkg.py").exists()
 
 
+def processes_using(directory: Path) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(str(directory).encode() in arg for arg in args):
+            found.append(b" ".join(args).decode(errors="replace"))
+    return found
+
+
+_RELEASE = threading.Event()
+
+
 class _Stall(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        time.sleep(30)
+        _RELEASE.wait(30)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -267,8 +282,11 @@ def stalling_index() -> Iterator[str]:
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    _RELEASE.clear()
     yield f"http://127.0.0.1:{server.server_address[1]}/simple"
+    _RELEASE.set()
     server.shutdown()
+    server.server_close()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
@@ -289,6 +307,11 @@ def test_killed_create_leaves_nothing(
     time.sleep(0.5)
     proc.send_signal(sig)
     proc.wait(timeout=30)
+    # Its uv went with it: nothing keeps writing into the venvs dir.
+    deadline = time.monotonic() + 10
+    while processes_using(layout.venvs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_using(layout.venvs) == []
     assert not (layout.venvs / "victim").exists()
     assert not (layout.kernels / "victim").exists()
     if sig != signal.SIGKILL:

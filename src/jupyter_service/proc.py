@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,17 @@ from jupyter_service.errors import ServiceError
 log = logging.getLogger("jupyter_service")
 
 TAIL_LINES = 20
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed when we are, so a SIGKILLed command leaves no uv or pip
+    running on (writing into a dir the next run cleans, holding uv's cache lock)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def run_subprocess(
@@ -43,6 +55,7 @@ def run_subprocess(
             stderr=subprocess.STDOUT,
             text=True,
             check=False,
+            preexec_fn=_die_with_parent,
         )
     if check and proc.returncode != 0:
         raise subprocess_error(cmd, proc.returncode, proc.stdout, log_dir, what)
@@ -60,6 +73,7 @@ def _run_tee(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_die_with_parent,
     ) as child:
         assert child.stdout is not None
         chunks = []
