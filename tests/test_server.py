@@ -309,3 +309,20 @@ def test_password_change_invalidates_old_cookie(tmp_path: Path) -> None:
         )
     finally:
         assert second.stop() == 0
+
+
+# -- SECURITY.md 23: kernel names through the API ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../x", "..", "../../etc", "python3/../../x"])
+def test_kernel_name_traversal_spawns_nothing(
+    service: Service, session: requests.Session, name: str
+) -> None:
+    before = session.get(service.url("api/kernels"), timeout=10).json()
+    response = session.post(
+        service.url("api/kernels"), json={"name": name}, headers=xsrf_headers(session), timeout=30
+    )
+    # jupyter_server answers an unknown kernelspec with a bare 500: an error, nothing started.
+    assert response.status_code >= 400, response.text
+    assert "traceback" not in response.text or '"traceback": ""' in response.text
+    assert session.get(service.url("api/kernels"), timeout=10).json() == before
