@@ -356,7 +356,8 @@ def test_list_shows_venvs_and_broken_kernelspecs(
     assert kernels["alive"]["tier"] == "experimental"
     venvs = {v["name"]: v for v in data["venvs"]}
     assert venvs["alive"]["status"] == "ok"
-    assert venvs["alive"]["packages"] >= 20 and venvs["alive"]["size"] > 10_000_000
+    # Layered on the shared base: it imports the base's packages, and holds almost nothing.
+    assert venvs["alive"]["packages"] >= 20 and 0 < venvs["alive"]["size"] < 1_000_000
     assert venvs["alive"]["created"] <= time.time() and venvs["alive"]["last_used"] is None
     assert venvs["gone"]["status"] == "broken: venv missing"
 
@@ -426,9 +427,9 @@ def test_export_then_create_from_reproduces(
     capsys.readouterr()
     assert main(["export", "original"]) == 0
     exported = capsys.readouterr().out
-    assert "tinypkg==1.0" in exported and "ipykernel==" in exported
+    assert "\ntinypkg==1.0\n" in exported and "\n#   ipykernel==" in exported
     pinned = tmp_path / "pinned.txt"
-    # Offline: every pin but tinypkg is already in the base the copy is cloned from.
+    # Offline: the export pins what the venv adds to the base (tinypkg).
     pinned.write_text(f"--no-index\n--find-links {wheelhouse}\n" + exported)
     assert main(["create-from", "copy", str(pinned)]) == 0
     capsys.readouterr()
@@ -534,3 +535,48 @@ def test_stable_kernel_names_are_refused(
             f"hint: pick another name, such as `{name}-dev`\n"
         )
     assert snapshot(bare_layout.venvs.parent) == before
+
+
+def test_upgrading_a_base_package_stays_in_the_venv(layout: Layout, tmp_path: Path) -> None:
+    """The base is shared by every venv kernel: pip upgrading one of its packages in a venv
+    installs the new version into that venv, which shadows the base's, untouched."""
+    make_wheel(tmp_path / "wh", "comm", "99.0", "shadow")
+    assert main(["create", "upgrader"]) == 0
+    venv = layout.venvs / "upgrader"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    base_files = snapshot(layout.base_dir())
+    subprocess.run(
+        [
+            str(venv / "bin/pip"),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(tmp_path / "wh"),
+            "comm==99.0",
+        ],
+        check=True,
+        env=env,
+    )
+    seen = subprocess.run(
+        [str(venv / "bin/python"), "-c", "import comm; print(comm.VALUE, comm.__file__)"],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert seen.startswith(f"shadow {venv}/lib/python3."), seen
+    assert snapshot(layout.base_dir()) == base_files
+    assert main(["create", "neighbour"]) == 0
+    other = subprocess.run(
+        [
+            str(layout.venvs / "neighbour/bin/python"),
+            "-c",
+            "import comm; print(hasattr(comm, 'VALUE'))",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert other == "False\n"

@@ -126,21 +126,44 @@ def ensure_base(layout: Layout, say: Say) -> Path:
     return base
 
 
-def clone_base(base: Path, target: Path) -> None:
-    """Hardlink-copy the base venv (`cp -al`); a plain copy across filesystems."""
-    proc = run_subprocess(["cp", "-al", f"{base}/.", str(target)], check=False)
-    if proc.returncode != 0:
-        run_subprocess(["cp", "-a", f"{base}/.", str(target)], what="copying the base venv failed")
+BASE_PTH = "_jupyter_service_base.pth"
 
 
-def personalize(work: Path, name: str, final: Path) -> None:
-    """What each venv gets of its own (new files, never writes through the hardlinks)."""
+def make_layered_venv(base: Path, target: Path) -> None:
+    """A venv of its own on top of the shared base: its own (empty) site-packages first on
+    sys.path, then the base's, added by a .pth file. What the user installs lands in the
+    venv and shadows the base; the base itself is never written to.
+
+    Only `bin` is copied (a few small relocatable scripts, so `pip` and `ipython` run this
+    venv's python), which is why `create` costs a fraction of copying the base."""
+    base_site = site_packages(base)
+    site = target / base_site.relative_to(base)
+    site.mkdir(parents=True)
+    (target / "bin").mkdir()
+    for entry in (base / "bin").iterdir():
+        if entry.is_symlink():
+            (target / "bin" / entry.name).symlink_to(os.readlink(entry))
+        else:
+            shutil.copy2(entry, target / "bin" / entry.name)
+    shutil.copy2(base / "pyvenv.cfg", target / "pyvenv.cfg")
+    if (base / "lib64").is_symlink():
+        (target / "lib64").symlink_to(os.readlink(base / "lib64"))
+    # addsitedir, not a bare path: the base's own .pth files are honoured too.
+    (site / BASE_PTH).write_text(f"import site; site.addsitedir({str(base_site)!r})\n")
+
+
+def personalize(work: Path, name: str, final: Path, base: Path) -> None:
+    """What each venv gets of its own: the launcher, the shell rc, the metadata."""
     (work / INCOMPLETE_MARKER).write_text("")
     launcher = site_packages(work) / f"{LAUNCHER_MODULE}.py"
     launcher.write_text(LAUNCHER_SOURCE)
     (work / ".jupyter-service-shellrc").write_text(render_shell_rc(name, final))
-    base_dists = sorted(p.name for p in site_packages(work).glob("*.dist-info"))
-    meta = {"name": name, "created": time.time(), "python": base_python(), "base": base_dists}
+    meta = {
+        "name": name,
+        "created": time.time(),
+        "python": base_python(),
+        "base": str(site_packages(base)),
+    }
     (work / METADATA_FILE).write_text(json.dumps(meta))
 
 

@@ -13,8 +13,8 @@ from jupyter_service.errors import ServiceError
 from jupyter_service.proc import run_subprocess
 from jupyter_service.venvs.build import (
     Say,
-    clone_base,
     ensure_base,
+    make_layered_venv,
     personalize,
     subprocess_env,
     temp_dir,
@@ -89,8 +89,8 @@ def create_venv_kernel(
         work = temp_dir(layout.venvs, name)
         spec_work: Path | None = None
         try:
-            clone_base(base, work)
-            personalize(work, name, venv)
+            make_layered_venv(base, work)
+            personalize(work, name, venv, base)
             if requirements is not None:
                 say(f"Installing packages from {requirements}...")
                 run_subprocess(

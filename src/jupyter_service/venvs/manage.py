@@ -53,9 +53,13 @@ def _tree_size(path: Path) -> int:
     return total
 
 
+def _dist_names(site: Path) -> set[str]:
+    return {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+
+
 def _usage(venv: Path, meta: dict[str, Any]) -> tuple[int | None, int | None]:
-    """Size and package count, cached in the venv's metadata until its site-packages changes,
-    so `list` costs the same with 100 venvs as with one."""
+    """The venv's own size and the packages it can import (its own and its base's), cached in
+    its metadata until its site-packages changes: `list` costs the same with 100 venvs."""
     try:
         sp = site_packages(venv)
         key = sp.stat().st_mtime_ns
@@ -64,7 +68,11 @@ def _usage(venv: Path, meta: dict[str, Any]) -> tuple[int | None, int | None]:
     cached = meta.get("usage")
     if isinstance(cached, dict) and cached.get("key") == key:
         return cached.get("size"), cached.get("packages")
-    packages = sum(1 for p in sp.iterdir() if p.name.endswith(".dist-info"))
+    names = _dist_names(sp)
+    base = meta.get("base")
+    if isinstance(base, str) and os.path.isdir(base):
+        names |= _dist_names(Path(base))
+    packages = len(names)
     size = _tree_size(venv)
     meta["usage"] = {"key": key, "size": size, "packages": packages}
     tmp = venv / f"{METADATA_FILE}.tmp{os.getpid()}"
@@ -264,14 +272,23 @@ def exec_shell(layout: Layout, name: str, command: list[str]) -> None:
 
 
 def export_requirements(layout: Layout, name: str) -> str:
+    """The venv's own packages, pinned (what it adds on top of the shared base, which every
+    venv kernel has), with the base's pins as comments for reference."""
     venv = complete_venv(layout, name)
     proc = run_subprocess(
         [uv_bin(), "pip", "freeze", "--quiet", "--python", str(venv / "bin" / "python")],
         env=subprocess_env(),
         what=f"listing the packages of '{name}' failed",
     )
+    base = _read_meta(venv).get("base")
+    base_pins = []
+    if isinstance(base, str) and os.path.isdir(base):
+        for dist in sorted(Path(base).glob("*.dist-info")):
+            dist_name, _, version = dist.name[: -len(".dist-info")].partition("-")
+            base_pins.append(f"#   {dist_name}=={version}\n")
     header = (
         f"# Packages of venv kernel '{name}', pinned by `jupyter-venv-kernel export {name}`.\n"
-        f"# Reproduce with: jupyter-venv-kernel create-from NEW-NAME this-file.txt\n"
+        "# Reproduce with: jupyter-venv-kernel create-from NEW-NAME this-file.txt\n"
+        "# On top of the base every venv kernel has:\n"
     )
-    return header + proc.stdout
+    return header + "".join(base_pins) + proc.stdout

@@ -4,7 +4,6 @@ keeping the file's comments and layout (tomlkit), and show the diff."""
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import tempfile
 from email.parser import HeaderParser
@@ -18,28 +17,16 @@ from jupyter_service.config import parse_config
 from jupyter_service.config.model import read_config_text
 from jupyter_service.errors import ConfigError, ServiceError
 from jupyter_service.venvs.build import BASE_PACKAGES, site_packages
-from jupyter_service.venvs.layout import METADATA_FILE
-
-
-def _base_dist_dirs(venv: Path) -> set[str]:
-    try:
-        meta = json.loads((venv / METADATA_FILE).read_text())
-    except (OSError, ValueError):
-        return set()
-    base = meta.get("base") if isinstance(meta, dict) else None
-    return set(base) if isinstance(base, list) else set()
 
 
 def requested_packages(venv: Path) -> list[tuple[str, str]]:
-    """(name, version) of what the user installed: the packages added since the venv was
-    cloned from its base that no other added package depends on (uv marks dependencies
-    REQUESTED too, so the dependency graph decides, as `pip list --not-required` does)."""
-    base_dirs = _base_dist_dirs(venv)
+    """(name, version) of what the user installed: the packages in the venv's own
+    site-packages (the base's are layered below it) that no other of them depends on (uv
+    marks dependencies REQUESTED too, so the dependency graph decides, as
+    `pip list --not-required` does)."""
     base_names = {canonicalize_name(p) for p in BASE_PACKAGES}
     added: dict[str, tuple[str, str, list[str]]] = {}
     for dist in sorted(site_packages(venv).glob("*.dist-info")):
-        if dist.name in base_dirs:
-            continue
         headers = HeaderParser().parsestr((dist / "METADATA").read_text(errors="replace"))
         name, version = headers.get("Name"), headers.get("Version")
         if name and version and canonicalize_name(name) not in base_names:
