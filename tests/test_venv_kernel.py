@@ -144,7 +144,7 @@ def test_example_session(
         assert "other" in magic, magic
     finally:
         km.shutdown_kernel(now=True)
-    # Installs went into this venv only: the base every venv is cloned from is untouched.
+    # Installs went into this venv only: the base every venv is layered on is untouched.
     assert not list(layout.base_dir().glob("*/lib/python3.*/site-packages/tinypkg*"))
 
     assert main(["delete", "llm-test", "--yes"]) == 0

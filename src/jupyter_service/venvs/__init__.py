@@ -1,1 +1,1 @@
-"""Experimental tier: per-user venv kernels, made fast by cloning a prepared base venv."""
+"""Experimental tier: per-user venv kernels, made fast by layering them on a prepared base venv."""

@@ -1,6 +1,7 @@
-"""Make venv kernels: a shared, byte-compiled base venv per interpreter, hardlink-cloned.
+"""Make venv kernels: a shared, byte-compiled base venv per interpreter, and small venvs
+layered on it.
 
-`create` is a `cp -al` of the base plus a kernelspec: about the cost of the copy itself.
+`create` writes a venv of a few dozen files that imports the base, plus a kernelspec.
 Everything is built under a hidden temp name and renamed into place, under a per-name lock.
 """
 

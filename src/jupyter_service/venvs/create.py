@@ -1,4 +1,4 @@
-"""`create` and `create-from`: clone the base, add requirements, register; all or nothing."""
+"""`create` and `create-from`: layer a venv on the base, install, register; all or nothing."""
 
 from __future__ import annotations
 
