@@ -144,6 +144,8 @@ def test_example_session(
         assert "other" in magic, magic
     finally:
         km.shutdown_kernel(now=True)
+    # The kernel marked the venv as used (`list` shows it).
+    assert (venv / ".jupyter-service-last-used").exists()
     # Installs went into this venv only: the base every venv is layered on is untouched.
     assert not list(layout.base_dir().glob("*/lib/python3.*/site-packages/tinypkg*"))
 

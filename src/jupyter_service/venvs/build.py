@@ -19,8 +19,8 @@ from pathlib import Path
 from jupyter_service.errors import ServiceError
 from jupyter_service.proc import run_subprocess
 from jupyter_service.venvs.kernelspec import (
-    LAUNCHER_MODULE,
-    LAUNCHER_SOURCE,
+    MARKER_MODULE,
+    MARKER_SOURCE,
     render_kernelspec,
     render_shell_rc,
 )
@@ -150,14 +150,15 @@ def make_layered_venv(base: Path, target: Path) -> None:
     if (base / "lib64").is_symlink():
         (target / "lib64").symlink_to(os.readlink(base / "lib64"))
     # addsitedir, not a bare path: the base's own .pth files are honoured too.
-    (site / BASE_PTH).write_text(f"import site; site.addsitedir({str(base_site)!r})\n")
+    (site / BASE_PTH).write_text(
+        f"import site; site.addsitedir({str(base_site)!r})\nimport {MARKER_MODULE}\n"
+    )
 
 
 def personalize(work: Path, name: str, final: Path, base: Path) -> None:
     """What each venv gets of its own: the launcher, the shell rc, the metadata."""
     (work / INCOMPLETE_MARKER).write_text("")
-    launcher = site_packages(work) / f"{LAUNCHER_MODULE}.py"
-    launcher.write_text(LAUNCHER_SOURCE)
+    (site_packages(work) / f"{MARKER_MODULE}.py").write_text(MARKER_SOURCE)
     (work / ".jupyter-service-shellrc").write_text(render_shell_rc(name, final))
     meta = {
         "name": name,
