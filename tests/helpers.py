@@ -240,3 +240,20 @@ def run_in_terminal(service: Service, session: requests.Session, command: str) -
             service.url(f"api/terminals/{name}"), headers=xsrf_headers(session), timeout=30
         )
     return seen
+
+
+def execute(kc: object, code: str) -> str:
+    """Run `code` on a jupyter_client kernel client; return its streams and errors as text."""
+    out: list[str] = []
+
+    def hook(msg: dict[str, object]) -> None:
+        content = msg["content"]
+        assert isinstance(content, dict)
+        if msg["msg_type"] == "stream":
+            out.append(content["text"])
+        elif msg["msg_type"] == "error":
+            out.append(content["ename"] + ": " + content["evalue"] + "\n")
+            out.append("\n".join(content["traceback"]))
+
+    kc.execute_interactive(code, output_hook=hook, timeout=120)  # type: ignore[attr-defined]
+    return "".join(out)

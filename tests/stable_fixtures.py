@@ -106,21 +106,6 @@ def store_path(state: Path, name: str = "small") -> Path:
     return Path(argv[0]).parent.parent
 
 
-def execute(kc: object, code: str) -> str:
-    out: list[str] = []
-
-    def hook(msg: dict[str, object]) -> None:
-        content = msg["content"]
-        assert isinstance(content, dict)
-        if msg["msg_type"] == "stream":
-            out.append(content["text"])
-        elif msg["msg_type"] == "error":
-            out.append(content["ename"] + ": " + content["evalue"])
-
-    kc.execute_interactive(code, output_hook=hook, timeout=120)  # type: ignore[attr-defined]
-    return "".join(out)
-
-
 def start_kernel(kernels_dir: Path, name: str = "small") -> tuple[KernelManager, object]:
     km = KernelManager(
         kernel_name=name, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels_dir)])

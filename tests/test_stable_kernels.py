@@ -19,12 +19,12 @@ from jupyter_service.store.generations import current_number, list_generations
 from jupyter_service.store.interpreter import find_interpreter
 from jupyter_service.store.switch import switch
 
+from .helpers import execute
 from .stable_fixtures import (
     CONFIG_A,
     MISSING,
     PYTHON,
     cli,
-    execute,
     kernelspec,
     render_config,
     start_kernel,

@@ -22,6 +22,7 @@ from jupyter_client.manager import start_new_kernel
 from jupyter_service.venv_cli import main
 from jupyter_service.venvs.layout import Layout
 
+from .helpers import execute
 from .wheels import make_wheel
 
 pytestmark = pytest.mark.slow
@@ -91,21 +92,6 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
         str(p.relative_to(root)): (p.lstat().st_mode, p.lstat().st_size)
         for p in sorted(root.rglob("*"))
     }
-
-
-def execute(kc: object, code: str) -> str:
-    out: list[str] = []
-
-    def hook(msg: dict[str, object]) -> None:
-        content = msg["content"]
-        assert isinstance(content, dict)
-        if msg["msg_type"] == "stream":
-            out.append(content["text"])
-        elif msg["msg_type"] == "error":
-            out.append("\n".join(content["traceback"]))
-
-    kc.execute_interactive(code, output_hook=hook, timeout=120)  # type: ignore[attr-defined]
-    return "".join(out)
 
 
 # -- the seed's Example Session ------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 
 from jupyter_service import __version__
@@ -18,7 +17,7 @@ from jupyter_service.commands import (
     serve,
     switch,
 )
-from jupyter_service.errors import ServiceError
+from jupyter_service.errors import run_handler
 
 COMMANDS = (serve, check, hash_password, lock, switch, generations, rollback, gc)
 
@@ -47,12 +46,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG)
-    try:
-        return int(args.handler(args))
-    except ServiceError as exc:
-        if args.verbose:
-            raise
-        print(exc.render(), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_handler(args.handler, args)

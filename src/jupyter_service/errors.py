@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import Any
+
 
 class ServiceError(Exception):
     """A failure a person can act on: what failed, and where one exists, the fixing command."""
@@ -37,3 +41,19 @@ class ConfigError(ServiceError):
         if self.hint:
             lines.append(f"hint: {self.hint}")
         return "\n".join(lines)
+
+
+def run_handler(handler: Callable[[Any], int], args: Any, *, interrupted: str = "") -> int:
+    """The CLI boundary: run a subcommand's handler; print a ServiceError as `error:` and
+    `hint:` lines (a traceback only with --verbose) and return its exit status."""
+    try:
+        return int(handler(args))
+    except ServiceError as exc:
+        if getattr(args, "verbose", False):
+            raise
+        print(exc.render(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if interrupted:
+            print(interrupted, file=sys.stderr)
+        return 130

@@ -43,28 +43,17 @@ def run_subprocess(
     comes: progress for long installs). On failure with `check`, keep the output in a log
     file and raise a ServiceError naming the command, its status, its last lines and the log."""
     log.debug("running: %s", " ".join(cmd))
-    if stream and sys.stderr.isatty():
-        proc = _run_tee(cmd, env, cwd)
-    else:
-        proc = subprocess.run(
-            list(cmd),
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            check=False,
-            preexec_fn=_die_with_parent,
-        )
+    proc = _run(cmd, env, cwd, echo=stream and sys.stderr.isatty())
     if check and proc.returncode != 0:
         raise subprocess_error(cmd, proc.returncode, proc.stdout, log_dir, what)
     return proc
 
 
-def _run_tee(
-    cmd: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None
+def _run(
+    cmd: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None, *, echo: bool
 ) -> subprocess.CompletedProcess[str]:
+    """Run to completion, output captured (and echoed line by line to stderr with `echo`).
+    Interrupted (Ctrl-C, SIGTERM turned into an exception), the child is killed first."""
     with subprocess.Popen(
         list(cmd),
         env=dict(env) if env is not None else None,
@@ -77,11 +66,17 @@ def _run_tee(
     ) as child:
         assert child.stdout is not None
         chunks = []
-        for line in child.stdout:
-            chunks.append(line)
-            sys.stderr.write(line)
-            sys.stderr.flush()
-        status = child.wait()
+        try:
+            for line in child.stdout:
+                chunks.append(line)
+                if echo:
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
+            status = child.wait()
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
     return subprocess.CompletedProcess(list(cmd), status, "".join(chunks), None)
 
 

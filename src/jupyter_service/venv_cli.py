@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jupyter_service.errors import ServiceError
+from jupyter_service.errors import ServiceError, run_handler
 
 if TYPE_CHECKING:
     from jupyter_service.venvs.layout import Layout
@@ -208,16 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 0
-    try:
-        return int(args.handler(args))
-    except ServiceError as exc:
-        if args.verbose:
-            raise
-        print(exc.render(), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("Interrupted; nothing was left half-made.", file=sys.stderr)
-        return 130
+    return run_handler(args.handler, args, interrupted="Interrupted; nothing was left half-made.")
 
 
 if __name__ == "__main__":
