@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class IHaskellKernel:
 @dataclass(frozen=True)
 class AutheliaConfig:
     enable: bool = False
+    users: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,15 @@ def _python_kernels(kernels: dict[str, Any]) -> tuple[PythonKernel, ...]:
     return tuple(result)
 
 
+def _is_loopback(ip: object) -> bool:
+    if ip == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(str(ip)).is_loopback
+    except ValueError:
+        return True  # already reported as not an address
+
+
 def _cross_checks(values: dict[str, Any], problems: Problems) -> None:
     proxy = values["reverseProxy"]
     authelia = proxy["authelia"]["enable"]
@@ -138,6 +149,14 @@ def _cross_checks(values: dict[str, Any], problems: Problems) -> None:
             (
                 "reverseProxy.domains",
                 "must name at least one domain when reverseProxy.enable is true",
+            )
+        )
+    if authelia and not _is_loopback(values["ip"]):
+        problems.append(
+            (
+                "ip",
+                f"{values['ip']!r} is not a loopback address; with reverseProxy.authelia on, "
+                "Jupyter listens on loopback only and nginx is the way in (use '127.0.0.1')",
             )
         )
     if values["password"] is None and not (authelia and proxy["enable"]):
@@ -189,7 +208,10 @@ def parse_config(
         reverseProxy=ReverseProxyConfig(
             enable=values["reverseProxy"]["enable"],
             domains=tuple(values["reverseProxy"]["domains"]),
-            authelia=AutheliaConfig(enable=values["reverseProxy"]["authelia"]["enable"]),
+            authelia=AutheliaConfig(
+                enable=values["reverseProxy"]["authelia"]["enable"],
+                users=tuple(values["reverseProxy"]["authelia"]["users"]),
+            ),
         ),
         source=source,
     )

@@ -235,7 +235,16 @@ REVERSE_PROXY = Table(
             "list", [], "Public domain names the proxy serves", item_check=checks.check_domain
         ),
         "authelia": Table(
-            {"enable": Opt("bool", False, "Authenticate through Authelia forward-auth")},
+            {
+                "enable": Opt("bool", False, "Authenticate through Authelia forward-auth"),
+                "users": Opt(
+                    "list",
+                    [],
+                    "Authelia users allowed in (empty: just `user`)",
+                    item_check=checks.check_account,
+                    addition=True,
+                ),
+            },
         ),
     },
     "Reverse proxy with Authelia",

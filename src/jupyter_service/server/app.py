@@ -15,6 +15,7 @@ from traitlets.config import Config
 from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.errors import ServiceError
+from jupyter_service.server.proxy_auth import ensure_proxy_secret
 from jupyter_service.server.settings import (
     Runtime,
     render_lab_overrides,
@@ -42,12 +43,6 @@ def check_runnable(config: ServiceConfig) -> None:
         raise ServiceError(
             f"the service is disabled in {config.source_name} (enable = false)",
             hint="set `enable = true` in the config",
-        )
-    if config.auth_mode == "authelia":
-        raise ServiceError(
-            "serving behind Authelia (reverseProxy.authelia.enable) is not available in this "
-            "version: the proxy trust (secret header or socket) it needs is not built yet",
-            hint="set `password` to a hash from `jupyter-service hash-password` meanwhile",
         )
 
 
@@ -85,6 +80,9 @@ def prepare_runtime(config: ServiceConfig) -> Runtime:
         # Through the `current` link: a switch or rollback shows in the running server.
         stable_kernel_dir=str(current_kernels_dir(paths.state_dir())),
         lab_settings_dir=str(write_lab_settings(paths.state_dir())),
+        proxy_secret=(
+            ensure_proxy_secret(paths.state_dir()) if config.auth_mode == "authelia" else ""
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from jupyter_service.config import ServiceConfig
 
 COOKIE_MAX_AGE_DAYS = 7
 PORT_RETRIES_EMBEDDED = 50
+PROXY_IDENTITY_PROVIDER = "jupyter_service.server.proxy_auth.ProxyIdentityProvider"
 KERNEL_SPEC_MANAGER = "jupyter_service.server.kernelspecs.ServiceKernelSpecManager"
 
 
@@ -24,6 +25,8 @@ class Runtime:
     stable_kernel_dir: str | None = None
     # JupyterLab's app settings dir, holding our overrides.json.
     lab_settings_dir: str | None = None
+    # Authelia mode: the secret nginx adds to every request it forwards.
+    proxy_secret: str = ""
 
 
 # JupyterLab settings a managed service pins: no news prompt, no update check.
@@ -83,6 +86,14 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
             # Token login is off in password mode: `?token=` gets a 403.
             token="",
         )
+    proxy: dict[str, Any] = {}
+    if config.auth_mode == "authelia":
+        server["identity_provider_class"] = PROXY_IDENTITY_PROVIDER
+        proxy = {
+            "proxy_secret": runtime.proxy_secret,
+            "allowed_users": list(config.reverseProxy.authelia.users or (config.user,)),
+            "token": "",
+        }
     # Token mode leaves `token` unset: Jupyter generates one (or takes $JUPYTER_TOKEN)
     # and prints the login URL with it, once, at start.
     lab: dict[str, Any] = {
@@ -97,6 +108,7 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         "ServerApp": server,
         "PasswordIdentityProvider": identity,
         "LabApp": lab,
+        "ProxyIdentityProvider": proxy,
         "LanguageServerManager": {"autodetect": False},
     }
     if runtime.stable_kernel_dir:

@@ -1,0 +1,90 @@
+"""Authelia mode: trust `Remote-User` only from our nginx, never on a forwarded address.
+
+nginx does the forward-auth with Authelia, drops whatever `Remote-User` the client sent,
+sets the one Authelia returned, and adds a per-deployment secret header. Jupyter accepts a
+request only when that secret matches (constant-time) and there is exactly one, strictly
+formed `Remote-User` that is an allowed user. Everything else, a direct request to the
+listener with forged headers above all, gets a 403. No Jupyter login cookie is minted, so
+an Authelia logout takes effect at the next request; requests are never marked
+token-authenticated, so XSRF and Origin checks stay on.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.auth.identity import IdentityProvider, User
+from tornado import web
+from traitlets import List, Unicode
+
+SECRET_HEADER = "X-Jupyter-Service-Proxy"
+SECRET_FILE = "proxy-secret"
+USERNAME = re.compile(r"[a-z_][a-z0-9_.-]{0,63}")
+
+
+def ensure_proxy_secret(state: Path) -> str:
+    """The deployment's proxy secret, made on first use (0600 in the state dir)."""
+    path = state / SECRET_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    state.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    tmp = state / f".{SECRET_FILE}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    try:
+        os.link(tmp, path)  # first writer wins; a concurrent one reads the same secret
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+def remote_user(headers: Any, secret: str, allowed: list[str]) -> str | None:
+    """The user a request comes from, or None. Pure: `headers` is tornado's HTTPHeaders."""
+    sent = headers.get(SECRET_HEADER, "")
+    if not secret or not hmac.compare_digest(sent.encode(), secret.encode()):
+        return None
+    values = headers.get_list("Remote-User")
+    if len(values) != 1:
+        return None
+    user = values[0]
+    if not USERNAME.fullmatch(user) or user not in allowed:
+        return None
+    return str(user)
+
+
+class ProxyIdentityProvider(IdentityProvider):
+    """Identity from nginx + Authelia; a 403 for anything else."""
+
+    proxy_secret = Unicode("", config=True, help="The secret header value nginx adds.")
+    allowed_users = List(Unicode(), config=True, help="Authelia users who may use Jupyter.")
+
+    @property
+    def login_available(self) -> bool:
+        return False
+
+    @property
+    def logout_available(self) -> bool:
+        return False
+
+    def get_handlers(self) -> list[tuple[str, object]]:
+        return []
+
+    def get_user(self, handler: web.RequestHandler) -> User:
+        user = remote_user(handler.request.headers, self.proxy_secret, list(self.allowed_users))
+        if user is None:
+            # Direct to the listener, forged or unknown: refuse outright (no login page to
+            # send anyone to, and websockets must never upgrade).
+            raise web.HTTPError(403)
+        name = handler.request.headers.get("Remote-Name", "") or user
+        return User(username=user, name=name, display_name=name)
