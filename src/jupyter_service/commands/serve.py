@@ -45,6 +45,11 @@ def run_up(args: argparse.Namespace) -> int:
     config = resolve_config(args)
     # A disabled service or an unusable auth mode is refused before anything is built.
     check_runnable(config)
+    if config.ihaskell.enable:
+        _say(
+            "warning: extraKernels.ihaskell is enabled, but this version does not build the "
+            "Haskell kernel yet; serving without it"
+        )
     if config.source is not None:
         # First start: lock what has no lock yet. A lock that no longer matches the config is
         # never changed here: `switch` says so and points to `lock`.
