@@ -326,3 +326,44 @@ def test_kernel_name_traversal_spawns_nothing(
     assert response.status_code >= 400, response.text
     assert "traceback" not in response.text or '"traceback": ""' in response.text
     assert session.get(service.url("api/kernels"), timeout=10).json() == before
+
+
+# -- SECURITY.md 22: contents traversal ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "api/contents/%2e%2e/notebooks-secret/secret.txt",
+        "api/contents/..%2Fnotebooks-secret%2Fsecret.txt",
+        "files/%2e%2e/notebooks-secret/secret.txt",
+        "files/..%2Fnotebooks-secret%2Fsecret.txt",
+        "api/contents/%2e%2e%2fnotebooks-secret",
+    ],
+)
+def test_contents_traversal(service: Service, session: requests.Session, path: str) -> None:
+    import http.client
+
+    sibling = service.root / "notebooks-secret"  # shares the root's prefix
+    sibling.mkdir(exist_ok=True)
+    (sibling / "secret.txt").write_text("TOP-SECRET-CONTENT")
+    cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+    conn.putrequest("GET", f"{BASE_URL}{path}", skip_accept_encoding=True)
+    conn.putheader("Cookie", cookies)
+    conn.endheaders()
+    response = conn.getresponse()
+    body = response.read()
+    assert response.status in (400, 403, 404), (response.status, body[:200])
+    assert b"TOP-SECRET-CONTENT" not in body
+    for method in ("PUT", "DELETE"):
+        conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+        conn.putrequest(method, f"{BASE_URL}{path}", skip_accept_encoding=True)
+        conn.putheader("Cookie", cookies)
+        conn.putheader("X-XSRFToken", session.cookies.get("_xsrf", ""))
+        payload = b'{"type": "file", "format": "text", "content": "pwned"}'
+        conn.putheader("Content-Length", str(len(payload)))
+        conn.endheaders(payload)
+        assert conn.getresponse().status in (400, 403, 404, 405)
+    assert (sibling / "secret.txt").read_text() == "TOP-SECRET-CONTENT"
+    assert sorted(p.name for p in sibling.iterdir()) == ["secret.txt"]
