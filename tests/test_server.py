@@ -367,3 +367,42 @@ def test_contents_traversal(service: Service, session: requests.Session, path: s
         assert conn.getresponse().status in (400, 403, 404, 405)
     assert (sibling / "secret.txt").read_text() == "TOP-SECRET-CONTENT"
     assert sorted(p.name for p in sibling.iterdir()) == ["secret.txt"]
+
+
+# -- SECURITY.md 9, 10, 11: websockets and terminals ---------------------------------------------
+
+
+def test_websockets_need_auth_and_our_origin(service: Service, session: requests.Session) -> None:
+    import websocket
+
+    assert requests.post(service.url("api/terminals"), timeout=10).status_code == 403
+    response = session.post(
+        service.url("api/kernels"),
+        json={"name": "python3"},
+        headers=xsrf_headers(session),
+        timeout=60,
+    )
+    assert response.status_code == 201
+    kernel = response.json()["id"]
+    terminal = session.post(
+        service.url("api/terminals"), headers=xsrf_headers(session), timeout=30
+    ).json()["name"]
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    base = f"ws://127.0.0.1:{service.port}{BASE_URL}"
+    ours = f"http://127.0.0.1:{service.port}"
+    try:
+        for path in (f"api/kernels/{kernel}/channels", f"terminals/websocket/{terminal}"):
+            for kwargs in ({}, {"cookie": cookie, "origin": "https://evil.example"}):
+                with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+                    websocket.create_connection(base + path, timeout=30, **kwargs)
+                assert refused.value.status_code == 403, (path, kwargs)
+            ws = websocket.create_connection(base + path, cookie=cookie, origin=ours, timeout=30)
+            assert ws.getstatus() == 101
+            ws.close()
+    finally:
+        session.delete(
+            service.url(f"api/kernels/{kernel}"), headers=xsrf_headers(session), timeout=30
+        )
+        session.delete(
+            service.url(f"api/terminals/{terminal}"), headers=xsrf_headers(session), timeout=30
+        )
