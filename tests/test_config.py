@@ -389,3 +389,26 @@ def test_disabled_service_is_refused_before_anything_is_built(
     )
     assert snapshot(tmp_path) == before
     assert not service_environ.exists()
+
+
+def test_paths_lists_what_to_persist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], service_environ: Path
+) -> None:
+    import json as jsonlib
+
+    config = tmp_path / "config.toml"
+    config.write_text(PASSWORD_LINE + 'user = "nobody-here-xyz"\nnotebookDir = "/lab/jupyter"\n')
+    assert main(["paths", "--config", str(config), "--json"]) == 0
+    rows = jsonlib.loads(capsys.readouterr().out)
+    assert [row["path"] for row in rows] == [
+        "/lab/jupyter",
+        str(config),
+        str(tmp_path / "config.lock"),
+        str(service_environ),
+        "/home/nobody-here-xyz/.local/share/jupyter",
+    ]
+    assert not Path("/lab/jupyter").exists() or Path("/lab/jupyter").is_dir()
+    assert not service_environ.exists()  # listing writes nothing
+    assert main(["paths", "--config", str(config)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("/lab/jupyter ") and first.endswith("  # notebooks (notebookDir)")

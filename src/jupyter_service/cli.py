@@ -13,13 +13,14 @@ from jupyter_service.commands import (
     generations,
     hash_password,
     lock,
+    paths_cmd,
     rollback,
     serve,
     switch,
 )
 from jupyter_service.errors import run_handler
 
-COMMANDS = (serve, check, hash_password, lock, switch, generations, rollback, gc)
+COMMANDS = (serve, check, hash_password, lock, switch, generations, rollback, gc, paths_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
