@@ -14,13 +14,25 @@ from jupyter_service.commands import (
     hash_password,
     lock,
     paths_cmd,
+    proxy_config,
     rollback,
     serve,
     switch,
 )
 from jupyter_service.errors import run_handler
 
-COMMANDS = (serve, check, hash_password, lock, switch, generations, rollback, gc, paths_cmd)
+COMMANDS = (
+    serve,
+    check,
+    hash_password,
+    lock,
+    switch,
+    generations,
+    rollback,
+    gc,
+    paths_cmd,
+    proxy_config,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

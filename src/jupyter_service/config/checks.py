@@ -134,3 +134,39 @@ def check_language(value: str) -> str | None:
     if value == "python":
         return None
     return f"{value!r} is not supported; allowed: 'python'"
+
+
+# Values written into the nginx site: nothing nginx would read as syntax or a variable.
+_NGINX_PATH = re.compile(r"/[A-Za-z0-9._/+@-]*")
+_SERVICE_URL = re.compile(
+    r"https?://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>\d{1,5}))?(/[A-Za-z0-9._~-]+)*/?"
+)
+
+
+def check_nginx_path(value: str) -> str | None:
+    if _NGINX_PATH.fullmatch(value):
+        return None
+    return (
+        f"{value!r} is not an absolute path of plain characters; allowed: letters, digits, "
+        "'.', '_', '-', '+', '@' and '/', such as '/etc/ssl/jupyter.pem'"
+    )
+
+
+def check_service_url(value: str) -> str | None:
+    match = _SERVICE_URL.fullmatch(value)
+    if match:
+        host, port = match["host"], match["port"]
+        if host.startswith("["):
+            try:
+                ipaddress.IPv6Address(host[1:-1])
+                host_ok = True
+            except ValueError:
+                host_ok = False
+        else:
+            host_ok = check_domain(host) is None
+        if host_ok and (port is None or 1 <= int(port) <= 65535):
+            return None
+    return (
+        f"{value!r} is not an http(s) URL of a host; allowed: "
+        "for example 'http://127.0.0.1:9091' or 'https://auth.internal/authelia'"
+    )

@@ -43,12 +43,16 @@ class IHaskellKernel:
 class AutheliaConfig:
     enable: bool = False
     users: tuple[str, ...] = ()
+    url: str = "http://127.0.0.1:9091"
 
 
 @dataclass(frozen=True)
 class ReverseProxyConfig:
     enable: bool = False
     domains: tuple[str, ...] = ()
+    listen: int = 80
+    sslCertificate: str | None = None
+    sslCertificateKey: str | None = None
     authelia: AutheliaConfig = AutheliaConfig()
 
 
@@ -151,6 +155,12 @@ def _cross_checks(values: dict[str, Any], problems: Problems) -> None:
                 "must name at least one domain when reverseProxy.enable is true",
             )
         )
+    for key, pair in (
+        ("sslCertificate", "sslCertificateKey"),
+        ("sslCertificateKey", "sslCertificate"),
+    ):
+        if proxy[key] is None and proxy[pair] is not None:
+            problems.append((f"reverseProxy.{key}", f"required when reverseProxy.{pair} is set"))
     if authelia and not _is_loopback(values["ip"]):
         problems.append(
             (
@@ -208,9 +218,13 @@ def parse_config(
         reverseProxy=ReverseProxyConfig(
             enable=values["reverseProxy"]["enable"],
             domains=tuple(values["reverseProxy"]["domains"]),
+            listen=values["reverseProxy"]["listen"],
+            sslCertificate=values["reverseProxy"]["sslCertificate"],
+            sslCertificateKey=values["reverseProxy"]["sslCertificateKey"],
             authelia=AutheliaConfig(
                 enable=values["reverseProxy"]["authelia"]["enable"],
                 users=tuple(values["reverseProxy"]["authelia"]["users"]),
+                url=values["reverseProxy"]["authelia"]["url"],
             ),
         ),
         source=source,

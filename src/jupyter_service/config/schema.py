@@ -234,9 +234,37 @@ REVERSE_PROXY = Table(
         "domains": Opt(
             "list", [], "Public domain names the proxy serves", item_check=checks.check_domain
         ),
+        "listen": Opt(
+            "int",
+            80,
+            "Port nginx listens on (all IPv4 addresses)",
+            check=checks.check_port,
+            addition=True,
+        ),
+        "sslCertificate": Opt(
+            "string",
+            None,
+            "TLS certificate (PEM) nginx serves; null = plain HTTP",
+            check=checks.check_nginx_path,
+            addition=True,
+        ),
+        "sslCertificateKey": Opt(
+            "string",
+            None,
+            "Private key of `sslCertificate`",
+            check=checks.check_nginx_path,
+            addition=True,
+        ),
         "authelia": Table(
             {
                 "enable": Opt("bool", False, "Authenticate through Authelia forward-auth"),
+                "url": Opt(
+                    "string",
+                    "http://127.0.0.1:9091",
+                    "Where nginx reaches Authelia",
+                    check=checks.check_service_url,
+                    addition=True,
+                ),
                 "users": Opt(
                     "list",
                     [],

@@ -1,0 +1,1 @@
+"""nginx in front of Jupyter: render its site (pure), write and test it with `nginx -t`."""
