@@ -284,10 +284,13 @@ def test_no_session_goes_to_the_portal(stack: Stack, path: str) -> None:
 
 def test_authz_gets_the_original_method_and_url(stack: Stack) -> None:
     stack.authz.seen.clear()
-    requests.head(stack.url("lab?x=1"), headers={"Host": stack.host}, timeout=30)
+    forged = {"X-Forwarded-Host": "evil.example", "X-Original-URL": "https://evil.example/"}
+    requests.head(stack.url("lab?x=1"), headers={"Host": stack.host, **forged}, timeout=30)
     (seen,) = stack.authz.seen
     assert seen["x-original-method"] == "HEAD"
     assert seen["x-original-url"] == f"http://{stack.host}{BASE_URL}lab?x=1"
+    assert seen["x-forwarded-host"] == stack.host
+    assert seen["x-forwarded-uri"] == f"{BASE_URL}lab?x=1"
     assert "x-jupyter-service-proxy" not in seen  # the secret goes to Jupyter only
 
 

@@ -170,6 +170,7 @@ def test_every_location_that_reaches_jupyter_asks_authelia() -> None:
     assert "proxy_pass http://127.0.0.1:9091/api/authz/auth-request;" in authz
     assert "proxy_set_header X-Original-Method $request_method;" in authz
     assert "proxy_set_header X-Original-URL $scheme://$http_host$request_uri;" in authz
+    assert "proxy_set_header X-Forwarded-Host $http_host;" in authz
     assert SECRET not in authz and "Remote-User" not in authz
     proxied = {head: body for head, body in blocks.items() if UPSTREAM in body}
     assert len(proxied) == 4

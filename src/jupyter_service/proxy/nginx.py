@@ -111,6 +111,11 @@ def _authz_location(url: str) -> str:
             'proxy_set_header Connection "";',
             "proxy_set_header X-Original-Method $request_method;",
             "proxy_set_header X-Original-URL $scheme://$http_host$request_uri;",
+            # Authelia's other implementations read these: the true values, never a client's.
+            "proxy_set_header X-Forwarded-Method $request_method;",
+            "proxy_set_header X-Forwarded-Proto $scheme;",
+            "proxy_set_header X-Forwarded-Host $http_host;",
+            "proxy_set_header X-Forwarded-Uri $request_uri;",
             "proxy_set_header X-Forwarded-For $remote_addr;",
             "proxy_http_version 1.1;",
             "proxy_connect_timeout 10s;",
