@@ -297,7 +297,9 @@ def test_authz_gets_the_original_method_and_url(stack: Stack) -> None:
 @pytest.mark.parametrize("path", PATHS)
 def test_session_reaches_jupyter(stack: Stack, path: str) -> None:
     # A browser sends the lab page as Referer (Jupyter's /files/ asks for a same-site one).
-    response = get(stack, path, OWNER, Referer=f"{stack.origin}{BASE_URL}lab")
+    # The client's own Remote-User must not pass: joined with bob's, Jupyter would say 403.
+    headers = {"Referer": f"{stack.origin}{BASE_URL}lab", "Remote-User": "admin"}
+    response = get(stack, path, OWNER, **headers)
     assert response.status_code == 200, response.text
     if path == "files/x.txt":
         assert response.text == "the file x\n"
@@ -357,6 +359,7 @@ def test_websockets_without_session_never_upgrade(stack: Stack, kernel_id: str) 
 def test_websockets_upgrade_for_the_owner_from_our_origin(stack: Stack, kernel_id: str) -> None:
     for path in ws_paths(kernel_id):
         assert ws_status(stack, path, OWNER, origin=stack.origin) == 101, path
+        assert ws_status(stack, path, OWNER, origin=stack.origin, forged="admin") == 101, path
         assert ws_status(stack, path, OWNER, origin="https://evil.example") == 403, path
         # Authelia says carol; the client says the owner: Jupyter refuses carol.
         assert ws_status(stack, path, NOT_ALLOWED, origin=stack.origin, forged=OWNER) == 403
