@@ -12,6 +12,7 @@ from jupyter_service.commands import (
     gc,
     generations,
     hash_password,
+    install_service,
     lock,
     paths_cmd,
     proxy_config,
@@ -32,6 +33,7 @@ COMMANDS = (
     gc,
     paths_cmd,
     proxy_config,
+    install_service,
 )
 
 

@@ -1,0 +1,101 @@
+"""`jupyter-service install-service`: system user and group, notebook dir, systemd unit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from jupyter_service import paths
+from jupyter_service.commands.common import add_config_argument
+from jupyter_service.config import load_config
+from jupyter_service.errors import ServiceError
+from jupyter_service.service_install import (
+    DEFAULT_UNIT_DIR,
+    check_unit_dir,
+    ensure_group,
+    ensure_notebook_dir,
+    ensure_user,
+    find_service_executable,
+    find_user_home,
+    reload_systemd,
+    warn_unreadable_config,
+    write_unit,
+)
+from jupyter_service.service_unit import render_systemd_unit, service_notebook_dir
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "install-service",
+        help="create the system user and group, the notebook dir and the systemd unit",
+        description="Install the service for systemd, as root: create `group` and `user` "
+        "(a system user with a home, for its venv kernels) when missing, create notebookDir "
+        "owned by the user, write jupyter-service.service (mode 0644, in one rename) and run "
+        "`systemctl daemon-reload`. With --print, only print the unit.",
+    )
+    add_config_argument(parser)
+    parser.add_argument(
+        "--print",
+        action="store_true",
+        dest="print_only",
+        help="print the unit; write and create nothing",
+    )
+    parser.add_argument(
+        "--unit-dir",
+        metavar="DIR",
+        type=Path,
+        default=DEFAULT_UNIT_DIR,
+        help=f"where to write the unit (default: {DEFAULT_UNIT_DIR}; only there is systemd "
+        "reloaded)",
+    )
+    parser.set_defaults(handler=run_install_service)
+
+
+def _say(text: str) -> None:
+    print(text)
+
+
+def run_install_service(args: argparse.Namespace) -> int:
+    found = paths.find_config(args.config)
+    if found is None:
+        raise ServiceError(
+            "no config file: the embedded default serves whoever runs `up`, it cannot be "
+            "installed as a service",
+            hint=f"write {paths.SYSTEM_CONFIG} (see the README's Quick start), then run "
+            f"`jupyter-service check --config {paths.SYSTEM_CONFIG}`",
+        )
+    config_path = Path(os.path.abspath(found))
+    if not args.print_only and os.geteuid() != 0:
+        raise ServiceError(
+            "install-service creates a system user and writes the systemd unit: run it as root",
+            hint="sudo "
+            + shlex.join(
+                [*find_service_executable(), "install-service", "--config", str(config_path)]
+            ),
+        )
+    config = load_config(config_path)
+    if not config.enable:
+        raise ServiceError(
+            f"the service is disabled in {config_path} (enable = false): it would not start",
+            hint="set `enable = true` in the config",
+        )
+    home = find_user_home(config.user)
+    try:
+        unit = render_systemd_unit(config, config_path, find_service_executable(), home)
+    except ValueError as exc:
+        raise ServiceError(f"cannot render the systemd unit: {exc}") from None
+    if args.print_only:
+        sys.stdout.write(unit)
+        return 0
+    unit_dir = check_unit_dir(args.unit_dir)
+    ensure_group(config.group, _say)
+    ensure_user(config.user, config.group, home, _say)
+    ensure_notebook_dir(service_notebook_dir(config, home), config.user, config.group, home, _say)
+    warn_unreadable_config(config_path, config.user, _say)
+    target = write_unit(unit, unit_dir)
+    _say(f"wrote {target}")
+    reload_systemd(unit_dir, _say)
+    return 0
