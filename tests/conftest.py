@@ -8,7 +8,11 @@ from pathlib import Path
 import jupyter_core.paths  # noqa: F401  (pytest-jupyter patches it, and needs it imported)
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_core", "tests.stable_fixtures"]
+pytest_plugins = [
+    "pytest_jupyter.jupyter_core",
+    "tests.stable_fixtures",
+    "tests.venv_fixtures",
+]
 
 
 @pytest.fixture(autouse=True)

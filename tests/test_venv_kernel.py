@@ -34,50 +34,6 @@ RULE = (
 
 
 @pytest.fixture(scope="session")
-def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("uv-cache")
-
-
-@pytest.fixture(scope="session")
-def prepared_base(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Path:
-    """One base venv for the session, built for real by the first `create`."""
-    root = tmp_path_factory.mktemp("base-builder")
-    env = {
-        **os.environ,
-        "HOME": str(root),
-        "JUPYTER_DATA_DIR": str(root / "data"),
-        "UV_CACHE_DIR": str(uv_cache),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "jupyter_service.venv_cli", "create", "seed"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Installing base packages" in proc.stdout
-    return root / "data" / "venvs" / ".base"
-
-
-@pytest.fixture
-def bare_layout(uv_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Layout:
-    """This test's own Jupyter data dir (jp_environ), with an unrelated file in it."""
-    monkeypatch.setenv("UV_CACHE_DIR", str(uv_cache))
-    layout = Layout.from_environment()
-    layout.venvs.mkdir(parents=True)
-    (layout.venvs.parent / "unrelated.txt").write_text("keep")
-    return layout
-
-
-@pytest.fixture
-def layout(bare_layout: Layout, prepared_base: Path) -> Layout:
-    """As bare_layout, with the session's base venv hardlinked in."""
-    subprocess.run(["cp", "-al", str(prepared_base), str(bare_layout.base_dir())], check=True)
-    return bare_layout
-
-
-@pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("wheelhouse")
     make_wheel(directory, "tinypkg", "1.0", "tiny one")

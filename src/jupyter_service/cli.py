@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from jupyter_service import __version__
 from jupyter_service.commands import (
     check,
+    doctor,
     gc,
     generations,
     hash_password,
@@ -34,6 +35,7 @@ COMMANDS = (
     paths_cmd,
     proxy_config,
     install_service,
+    doctor,
 )
 
 

@@ -64,12 +64,18 @@ def tool_problems(
     return problems
 
 
-def _venv_kernel_wrapper() -> str:
-    # The console script beside our interpreter when installed; else run the module.
+def venv_kernel_command() -> list[str]:
+    """What `jupyter-venv-kernel` runs: the console script beside our interpreter when
+    installed; else the module."""
     script = Path(sys.executable).parent / "jupyter-venv-kernel"
     if _is_executable(script):
-        return f'#!/bin/sh\nexec "{script}" "$@"\n'
-    return f'#!/bin/sh\nexec "{sys.executable}" -m jupyter_service.venv_cli "$@"\n'
+        return [str(script)]
+    return [sys.executable, "-m", "jupyter_service.venv_cli"]
+
+
+def _venv_kernel_wrapper() -> str:
+    command = " ".join(f'"{part}"' for part in venv_kernel_command())
+    return f'#!/bin/sh\nexec {command} "$@"\n'
 
 
 def render_tools_dir(

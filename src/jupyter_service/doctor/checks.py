@@ -1,0 +1,310 @@
+"""The doctor's checks: each finds one thing out and returns `CheckResult`s; none writes.
+
+Subprocesses go through `proc.run_subprocess`; kernels are started with jupyter_client
+(`doctor.kernels`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_service import paths
+from jupyter_service.config import ServiceConfig, embedded_default
+from jupyter_service.config.model import AUTH_MISSING, parse_config, read_config_text
+from jupyter_service.doctor.kernels import check_generation, check_kernels, check_stale_kernelspecs
+from jupyter_service.doctor.result import CheckResult
+from jupyter_service.errors import ServiceError
+from jupyter_service.proc import run_subprocess
+from jupyter_service.proxy.install import find_nginx, run_nginx_test
+from jupyter_service.proxy.nginx import render_nginx_site
+from jupyter_service.server.proxy_auth import SECRET_FILE
+from jupyter_service.service_unit import UNIT_NAME
+from jupyter_service.store.generations import current_generation
+from jupyter_service.tools import find_tool, venv_kernel_command
+from jupyter_service.venvs.layout import Layout
+
+SERVICE_UNIT = UNIT_NAME.removesuffix(".service")
+SITE_PATH = "/etc/nginx/sites-enabled/jupyter-service.conf"
+GPU_PROBE = (
+    "import importlib.util, sys\n"
+    "if importlib.util.find_spec('torch') is None:\n"
+    "    print('no torch'); sys.exit(0)\n"
+    "import torch\n"
+    "print(torch.cuda.is_available())\n"
+)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: ServiceConfig | None
+    problems: list[tuple[str, str]]
+    source: str  # the file, or "the embedded default config"
+    config_arg: str  # " --config F" for fixing commands, or ""
+
+
+def load_for_doctor(explicit: str | None) -> LoadedConfig:
+    """The config, validated without the host checks (the tools check reports those)."""
+    path = paths.find_config(explicit)
+    if path is None:
+        default = embedded_default(Path.cwd())
+        return LoadedConfig(default, [], default.source_name, "")
+    arg = f" --config {path}"
+    try:
+        text = read_config_text(path)
+    except ServiceError as exc:
+        return LoadedConfig(None, [("", exc.message)], str(path), arg)
+    config, problems = parse_config(text, source=path)
+    return LoadedConfig(config, problems, str(path), arg)
+
+
+def check_config(loaded: LoadedConfig) -> CheckResult:
+    if loaded.config is None:
+        count = len(loaded.problems)
+        details = tuple(f"{p}: {text}" if p else text for p, text in loaded.problems)
+        return CheckResult(
+            "config",
+            "fail",
+            f"{loaded.source} has {count} problem{'s' if count != 1 else ''}",
+            f"jupyter-service check{loaded.config_arg}",
+            details=details,
+        )
+    return CheckResult("config", "ok", f"{loaded.source} is valid")
+
+
+def check_auth(loaded: LoadedConfig) -> CheckResult:
+    config = loaded.config
+    if config is None:
+        if any(text == AUTH_MISSING for _, text in loaded.problems):
+            return CheckResult(
+                "auth", "fail", "no password and no Authelia", "jupyter-service hash-password"
+            )
+        return CheckResult("auth", "skip", "the config is not valid")
+    finding = {
+        "token": "a generated token (the embedded default; the login URL is printed at start)",
+        "password": "password (an argon2 hash)",
+        "authelia": "Authelia forward-auth through nginx",
+    }[config.auth_mode]
+    return CheckResult("auth", "ok", finding)
+
+
+def check_service() -> CheckResult:
+    """`systemctl is-active` on the unit `install-service` writes."""
+    systemctl = shutil.which("systemctl")
+    if systemctl is None:
+        return CheckResult("service", "skip", "systemctl is not installed")
+    proc = run_subprocess([systemctl, "is-active", SERVICE_UNIT], check=False)
+    state = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    if state == "active":
+        return CheckResult("service", "ok", f"{SERVICE_UNIT} is active")
+    if state == "failed":
+        return CheckResult(
+            "service", "fail", f"{SERVICE_UNIT} failed", f"systemctl restart {SERVICE_UNIT}"
+        )
+    if state == "inactive" and _unit_load_state(systemctl) == "not-found":
+        return CheckResult(
+            "service",
+            "warn",
+            f"no {SERVICE_UNIT} unit is installed",
+            "jupyter-service install-service",
+        )
+    if state in ("inactive", "activating", "deactivating", "reloading"):
+        return CheckResult(
+            "service", "warn", f"{SERVICE_UNIT} is {state}", f"systemctl start {SERVICE_UNIT}"
+        )
+    # No systemd running (a container), or no bus: nothing to ask.
+    return CheckResult("service", "skip", f"systemctl cannot tell: {state or 'no answer'}")
+
+
+def _unit_load_state(systemctl: str) -> str:
+    cmd = [systemctl, "show", "--property=LoadState", "--value", SERVICE_UNIT]
+    return run_subprocess(cmd, check=False).stdout.strip()
+
+
+def _connect_host(ip: str) -> str:
+    return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(ip, ip)
+
+
+def check_port(loaded: LoadedConfig) -> CheckResult:
+    """Something listens on ip:port, and it is a Jupyter (`api/status` says 200 or 403)."""
+    config = loaded.config
+    if config is None:
+        return CheckResult("port", "skip", "the config is not valid")
+    if config.embedded:
+        return CheckResult("port", "skip", "the embedded default picks a free port at each start")
+    host = _connect_host(config.ip)
+    where = f"{config.ip}:{config.port}"
+    try:
+        with socket.create_connection((host, config.port), timeout=5):
+            pass
+    except OSError:
+        return CheckResult(
+            "port", "fail", f"nothing listens on {where}", f"jupyter-service up{loaded.config_arg}"
+        )
+    netloc = f"[{host}]:{config.port}" if ":" in host else f"{host}:{config.port}"
+    url = f"http://{netloc}{config.baseUrl}api/status"
+    reason = ""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (OSError, ValueError) as exc:
+        status = 0
+        reason = str(getattr(exc, "reason", exc))
+    if status in (200, 403):
+        return CheckResult("port", "ok", f"Jupyter answers on {where} ({url}: {status})")
+    said = f"HTTP {status}" if status else f"no HTTP answer: {reason}"
+    return CheckResult(
+        "port",
+        "fail",
+        f"{where} is taken, but not by this Jupyter ({url}: {said})",
+        f"ss -ltnp 'sport = :{config.port}'",
+    )
+
+
+def check_proxy(loaded: LoadedConfig, state: Path) -> CheckResult:
+    """Render the nginx site as `proxy-config` does and have `nginx -t` test it."""
+    config = loaded.config
+    if config is None:
+        return CheckResult("proxy", "skip", "the config is not valid")
+    if not config.reverseProxy.enable:
+        return CheckResult("proxy", "skip", "reverseProxy.enable is off")
+    nginx = find_nginx()
+    if nginx is None:
+        return CheckResult("proxy", "skip", "nginx is not installed")
+    secret = None
+    if config.reverseProxy.authelia.enable:
+        # The deployment's secret when it has one; a doctor makes none.
+        try:
+            secret = (state / SECRET_FILE).read_text().strip()
+        except OSError:
+            secret = secrets.token_urlsafe(32)
+    write = f"jupyter-service proxy-config{loaded.config_arg} --write {SITE_PATH}"
+    try:
+        site = render_nginx_site(config, secret)
+    except ValueError as exc:
+        return CheckResult("proxy", "fail", f"cannot render the nginx site: {exc}", write)
+    with tempfile.TemporaryDirectory(prefix="jupyter-service-doctor-") as tmp:
+        path = Path(tmp) / "site.conf"
+        path.write_text(site)
+        try:
+            run_nginx_test(nginx, path, log_dir=state / "logs")
+        except ServiceError as exc:
+            lines = exc.message.splitlines()
+            return CheckResult(
+                "proxy",
+                "fail",
+                "nginx -t rejects the site",
+                f"fix reverseProxy in {loaded.source}, then `{write}`",
+                details=tuple(line.strip() for line in lines[1:]),
+            )
+    return CheckResult("proxy", "ok", f"nginx -t accepts the site ({nginx})")
+
+
+def check_tools(loaded: LoadedConfig) -> list[CheckResult]:
+    """Each `extraTools` entry is on this machine; `jupyter-venv-kernel` runs."""
+    config = loaded.config
+    if config is None:
+        return [CheckResult("tools", "skip", "the config is not valid")]
+    results = []
+    for name in config.extraTools:
+        found = find_tool(name, config.extraToolsPath)
+        if found:
+            shown = ", ".join(str(p) for p in found[:3]) + (" ..." if len(found) > 3 else "")
+            results.append(CheckResult("tools", "ok", shown, subject=name))
+        else:
+            where = ", ".join(config.extraToolsPath)
+            results.append(
+                CheckResult(
+                    "tools",
+                    "fail",
+                    f"not in {where}, and no Debian package of that name",
+                    f"apt-get install {name}",
+                    name,
+                )
+            )
+    if config.enableVenvKernels:
+        results.append(_check_venv_kernel_tool())
+    if not results:
+        results.append(CheckResult("tools", "skip", "no extraTools, venv kernels off"))
+    return results
+
+
+def _check_venv_kernel_tool() -> CheckResult:
+    command = venv_kernel_command()
+    name = "jupyter-venv-kernel"
+    try:
+        proc = run_subprocess([*command, "--help"], check=False)
+    except OSError as exc:
+        status, output = -1, str(exc)
+    else:
+        status, output = proc.returncode, proc.stdout
+    if status == 0:
+        return CheckResult("tools", "ok", " ".join(command), subject=name)
+    last = output.strip().splitlines()[-1] if output.strip() else f"exit status {status}"
+    return CheckResult(
+        "tools",
+        "fail",
+        f"`{' '.join(command)} --help` fails: {last}",
+        "pip install --force-reinstall jupyter-service",
+        name,
+    )
+
+
+def read_gpu_probe(status: int, output: str) -> CheckResult:
+    """What python-base's answer to GPU_PROBE means. Pure."""
+    last = output.strip().splitlines()[-1] if output.strip() else ""
+    if status != 0:
+        return CheckResult(
+            "gpu",
+            "fail",
+            f"importing torch in python-base fails: {last or f'exit status {status}'}",
+            "jupyter-service rollback",
+        )
+    if last == "no torch":
+        return CheckResult("gpu", "skip", "torch is not installed in python-base")
+    if last == "True":
+        return CheckResult("gpu", "ok", "torch in python-base sees a CUDA GPU")
+    return CheckResult(
+        "gpu",
+        "warn",
+        "torch in python-base sees no CUDA GPU (torch.cuda.is_available() is False)",
+        "nvidia-smi  # must list the GPU: the NVIDIA driver, and passthrough in a VM or container",
+    )
+
+
+def check_gpu(state: Path) -> CheckResult:
+    generation = current_generation(state)
+    entry = generation.kernels.get("python-base") if generation else None
+    if entry is None:
+        return CheckResult("gpu", "skip", "python-base is not in the current generation")
+    python = Path(entry["store_path"]) / "bin" / "python"
+    try:
+        proc = run_subprocess([str(python), "-c", GPU_PROBE], check=False)
+    except OSError as exc:
+        return read_gpu_probe(-1, f"{python}: {exc.strerror}")
+    return read_gpu_probe(proc.returncode, proc.stdout)
+
+
+def run_checks(explicit_config: str | None, *, kernels: bool = True) -> list[CheckResult]:
+    """Every check, in the order a person would look."""
+    loaded = load_for_doctor(explicit_config)
+    state = paths.state_dir()
+    results = [check_config(loaded), check_auth(loaded)]
+    results.append(check_generation(loaded.config, state))
+    results += check_stale_kernelspecs(Layout.from_environment())
+    if kernels:
+        results += check_kernels(loaded.config, state)
+    else:
+        results.append(CheckResult("kernel", "skip", "--no-kernels"))
+    results += [check_service(), check_port(loaded), check_proxy(loaded, state)]
+    results += check_tools(loaded)
+    results.append(check_gpu(state))
+    return results

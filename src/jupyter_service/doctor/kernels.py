@@ -1,0 +1,183 @@
+"""Kernels: every kernelspec the server would list actually starts and answers `1+1`;
+stale kernelspecs (a venv kernel whose venv is gone, a `current` link pointing nowhere)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+from jupyter_service.config import ServiceConfig
+from jupyter_service.doctor.result import CheckResult
+from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
+from jupyter_service.store.generations import CURRENT, current_kernels_dir
+from jupyter_service.venvs.layout import Layout
+from jupyter_service.venvs.manage import find_venvs
+from jupyter_service.venvs.spec_files import venv_of
+
+KERNEL_TIMEOUT = 60.0
+# jupyter_client logs a failed start with its traceback; the check's finding says it once.
+_QUIET = logging.getLogger("jupyter_service.doctor.kernels")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+# Kernels started at once: each is a process importing ipykernel.
+PARALLEL = 4
+
+
+def find_kernel_specs(config: ServiceConfig | None, state: Path) -> ServiceKernelSpecManager:
+    """The kernelspecs as the server finds them: the current generation's stable kernels
+    first, then Jupyter's own dirs (the service's own Python hidden as the server hides it)."""
+    hide = config is not None and any(k.enable for k in config.pythonKernels)
+    return ServiceKernelSpecManager(
+        stable_kernel_dir=str(current_kernels_dir(state)), hide_service_python=hide
+    )
+
+
+def _tier(spec: dict[str, Any]) -> str:
+    meta = spec.get("metadata")
+    ours = meta.get("jupyter_service") if isinstance(meta, dict) else None
+    tier = ours.get("tier") if isinstance(ours, dict) else None
+    return tier if isinstance(tier, str) else ""
+
+
+def kernel_fix(name: str, spec: dict[str, Any]) -> str:
+    """The command that gets a broken kernel out of the list, by who made it."""
+    tier = _tier(spec)
+    if tier == "experimental":
+        return f"jupyter-venv-kernel delete {name}"
+    if tier == "stable":
+        return "jupyter-service rollback"
+    return f"jupyter kernelspec remove {name}"
+
+
+async def _execute(km: AsyncKernelManager, timeout: float, log: IO[bytes]) -> str:
+    """Start the kernel (its output into `log`), run `1+1`, return what it answered."""
+    await km.start_kernel(stdout=log, stderr=log)
+    kc = km.client()
+    kc.start_channels()
+    results: list[str] = []
+
+    def hook(msg: dict[str, Any]) -> None:
+        if msg["msg_type"] == "execute_result":
+            results.append(str(msg["content"]["data"].get("text/plain", "")))
+        elif msg["msg_type"] == "stream":
+            results.append(str(msg["content"]["text"]))
+
+    try:
+        await kc.wait_for_ready(timeout=timeout)
+        reply = await kc.execute_interactive("1+1", output_hook=hook, timeout=timeout)
+    finally:
+        kc.stop_channels()
+    content = reply["content"]
+    if content["status"] != "ok":
+        raise KernelAnswerError(f"{content.get('ename', '')}: {content.get('evalue', '')}")
+    return "".join(results).strip()
+
+
+class KernelAnswerError(Exception):
+    """The kernel answered `1+1` with an error."""
+
+
+async def _check_kernel(
+    ksm: ServiceKernelSpecManager, name: str, spec: dict[str, Any], timeout: float
+) -> CheckResult:
+    fix = kernel_fix(name, spec)
+    display = spec.get("display_name", name)
+    venv = venv_of(spec)
+    if venv and not os.path.isdir(venv):
+        return CheckResult("kernel", "fail", f"{display} has lost its venv {venv}", fix, name)
+    km = AsyncKernelManager(kernel_name=name, kernel_spec_manager=ksm, log=_QUIET)
+    with tempfile.TemporaryFile() as log:
+        try:
+            answer = await asyncio.wait_for(_execute(km, timeout, log), timeout)
+        except TimeoutError:
+            finding = f"{display} gave no answer to `1+1` within {timeout:.0f} s"
+            return CheckResult("kernel", "fail", finding, fix, name, _tail(log))
+        except KernelAnswerError as exc:
+            finding = f"{display} failed at `1+1`: {exc}"
+            return CheckResult("kernel", "fail", finding, fix, name, _tail(log))
+        except Exception as exc:  # whatever starting a kernel raises: a missing python, a crash
+            why = str(exc) or type(exc).__name__
+            finding = f"{display} does not start: {why}"
+            return CheckResult("kernel", "fail", finding, fix, name, _tail(log))
+        finally:
+            if km.has_kernel:
+                await km.shutdown_kernel(now=True)
+    finding = f"{display} starts and answers `1+1` with {answer or 'no output'}"
+    return CheckResult("kernel", "ok", finding, subject=name)
+
+
+def _tail(log: IO[bytes], lines: int = 5) -> tuple[str, ...]:
+    """The last lines the kernel printed: why it died."""
+    log.seek(0)
+    text = log.read().decode(errors="replace")
+    return tuple(line for line in text.strip().splitlines()[-lines:] if line.strip())
+
+
+async def _check_all(
+    ksm: ServiceKernelSpecManager, specs: dict[str, dict[str, Any]], timeout: float
+) -> list[CheckResult]:
+    gate = asyncio.Semaphore(PARALLEL)
+
+    async def one(name: str) -> CheckResult:
+        async with gate:
+            return await _check_kernel(ksm, name, specs[name], timeout)
+
+    return list(await asyncio.gather(*(one(name) for name in specs)))
+
+
+def check_kernels(
+    config: ServiceConfig | None, state: Path, timeout: float = KERNEL_TIMEOUT
+) -> list[CheckResult]:
+    """Start every kernel the server would list, a few at a time, each bounded by `timeout`."""
+    ksm = find_kernel_specs(config, state)
+    specs = {name: found["spec"] for name, found in sorted(ksm.get_all_specs().items())}
+    if not specs:
+        return [
+            CheckResult(
+                "kernel",
+                "fail",
+                "no kernel is registered",
+                "jupyter-venv-kernel create NAME",
+            )
+        ]
+    return asyncio.run(_check_all(ksm, specs, timeout))
+
+
+def check_stale_kernelspecs(layout: Layout) -> list[CheckResult]:
+    """Venv kernelspecs whose venv is gone (what `jupyter-venv-kernel list` marks broken)."""
+    stale = [v for v in find_venvs(layout) if v.status.startswith("broken")]
+    if not stale:
+        return [CheckResult("stale-kernelspec", "ok", f"none in {layout.kernels}")]
+    return [
+        CheckResult(
+            "stale-kernelspec",
+            "fail",
+            f"kernelspec {layout.kernels / v.name} points at {v.path}, which is gone",
+            f"jupyter-venv-kernel delete {v.name}",
+            v.name,
+        )
+        for v in stale
+    ]
+
+
+def check_generation(config: ServiceConfig | None, state: Path) -> CheckResult:
+    """The `current` link: it must point at a generation when there is one."""
+    link = state / CURRENT
+    wants_stable = config is not None and any(k.enable for k in config.pythonKernels)
+    if link.is_symlink() and not link.exists():
+        finding = f"{link} points at {os.readlink(link)}, which is gone"
+        return CheckResult("generation", "fail", finding, "jupyter-service rollback")
+    if not link.exists():
+        if wants_stable:
+            assert config is not None
+            where = f" --config {config.source}" if config.source else ""
+            finding = "the config has stable kernels but no generation is current"
+            return CheckResult("generation", "fail", finding, f"jupyter-service switch{where}")
+        return CheckResult("generation", "skip", "no stable kernels and no generation")
+    return CheckResult("generation", "ok", f"{link} -> {os.readlink(link)}")
