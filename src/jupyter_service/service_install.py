@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import grp
 import os
 import pwd
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from jupyter_service.errors import ServiceError
+from jupyter_service.fsutil import write_text_atomic
 from jupyter_service.proc import run_subprocess
 from jupyter_service.service_unit import UNIT_NAME
 
@@ -161,21 +160,7 @@ def write_unit(text: str, unit_dir: Path) -> Path:
     target = unit_dir / UNIT_NAME
     if target.is_dir():
         raise ServiceError(f"is a directory: {target}")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{UNIT_NAME}.", suffix=".tmp", dir=unit_dir)
-    except OSError as exc:
-        raise ServiceError(f"cannot write the unit: {target}: {exc.strerror}") from None
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            os.fchmod(f.fileno(), UNIT_MODE)
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    write_text_atomic(target, text, mode=UNIT_MODE, what="the unit")
     return target
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from jupyter_service.config.checks import check_nginx_path
 from jupyter_service.errors import ServiceError
+from jupyter_service.fsutil import write_text_atomic
 from jupyter_service.proc import run_subprocess, subprocess_error
 from jupyter_service.proxy.nginx import render_nginx_main
 
@@ -55,20 +55,10 @@ def write_site(text: str, target: Path, *, nginx: str | None) -> None:
         raise ServiceError(f"cannot write the site there: {why}")
     if target.is_dir():
         raise ServiceError(f"is a directory: {target}", hint="give the site file's path")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise ServiceError(f"cannot write the site: {target}: {exc.strerror}") from None
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            os.fchmod(f.fileno(), SITE_MODE)
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if nginx:
-            run_nginx_test(nginx, tmp)
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    write_text_atomic(
+        target,
+        text,
+        mode=SITE_MODE,
+        what="the site",
+        check=(lambda tmp: run_nginx_test(nginx, tmp)) if nginx else None,
+    )

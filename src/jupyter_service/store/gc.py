@@ -3,11 +3,11 @@ never one that a running process (a kernel started from an older generation) use
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jupyter_service.fsutil import tree_size
 from jupyter_service.store import build, generations
 
 
@@ -51,15 +51,6 @@ def find_store_users(store: Path) -> dict[str, list[int]]:
     return users
 
 
-def _size(root: Path) -> int:
-    total = 0
-    for dirpath, _, filenames in os.walk(root):
-        for name in filenames:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-    return total
-
-
 def collect_garbage(state: Path, keep: int | None = None) -> GcResult:
     """With `keep`, remove all generations but the current one and the `keep` newest; then
     remove every store path that no remaining generation and no running process uses."""
@@ -89,7 +80,7 @@ def collect_garbage(state: Path, keep: int | None = None) -> GcResult:
             if path.name in users:
                 result.in_use[str(path)] = users[path.name]
                 continue
-            result.freed_bytes += _size(path)
+            result.freed_bytes += tree_size(path)
             doomed = store / f"{build.TMP_PREFIX}gc-{path.name}"
             path.rename(doomed)
             build.remove_tree(doomed)

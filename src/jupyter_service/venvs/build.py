@@ -65,6 +65,20 @@ def site_packages(venv: Path) -> Path:
     return found[0]
 
 
+def uv_pip_install(
+    venv: Path, args: list[str], *, what: str, log_dir: Path, cwd: Path | None = None
+) -> None:
+    """`uv pip install ARGS` into `venv`, progress shown on a terminal, log kept on failure."""
+    run_subprocess(
+        [uv_bin(), "pip", "install", "--python", str(venv / "bin" / "python"), *args],
+        env=subprocess_env(),
+        cwd=cwd,
+        what=what,
+        log_dir=log_dir,
+        stream=True,
+    )
+
+
 def base_key(python: str) -> str:
     real = os.path.realpath(python)
     try:
@@ -93,28 +107,18 @@ def ensure_base(layout: Layout, say: Say) -> Path:
     say("Installing base packages (first run: preparing the shared base venv)...")
     work = temp_dir(layout.base_dir(), "base")
     try:
-        env = subprocess_env()
         run_subprocess(
             [uv_bin(), "venv", "--quiet", "--relocatable", "--python", python, str(work)],
-            env=env,
+            env=subprocess_env(),
             what="creating the base venv failed",
             log_dir=layout.venvs,
             stream=True,
         )
-        run_subprocess(
-            [
-                uv_bin(),
-                "pip",
-                "install",
-                "--python",
-                str(work / "bin" / "python"),
-                "--compile-bytecode",
-                *BASE_PACKAGES,
-            ],
-            env=env,
+        uv_pip_install(
+            work,
+            ["--compile-bytecode", *BASE_PACKAGES],
             what="installing the base packages failed",
             log_dir=layout.venvs,
-            stream=True,
         )
         try:
             work.rename(base)

@@ -10,15 +10,13 @@ from pathlib import Path
 from types import FrameType
 
 from jupyter_service.errors import ServiceError
-from jupyter_service.proc import run_subprocess
 from jupyter_service.venvs.build import (
     Say,
     ensure_base,
     make_layered_venv,
     personalize,
-    subprocess_env,
     temp_dir,
-    uv_bin,
+    uv_pip_install,
     write_kernelspec_dir,
 )
 from jupyter_service.venvs.layout import INCOMPLETE_MARKER, Layout, ensure_root
@@ -93,21 +91,12 @@ def create_venv_kernel(
             personalize(work, name, venv, base)
             if requirements is not None:
                 say(f"Installing packages from {requirements}...")
-                run_subprocess(
-                    [
-                        uv_bin(),
-                        "pip",
-                        "install",
-                        "--python",
-                        str(work / "bin" / "python"),
-                        "-r",
-                        str(requirements),
-                    ],
-                    env=subprocess_env(),
+                uv_pip_install(
+                    work,
+                    ["-r", str(requirements)],
                     cwd=requirements.resolve().parent,
                     what=f"installing {requirements} failed; nothing was created",
                     log_dir=layout.venvs,
-                    stream=True,
                 )
             say("Registering kernel...")
             spec_work = temp_dir(layout.kernels, name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_service.errors import ServiceError
+from jupyter_service.fsutil import tree_size
 from jupyter_service.proc import run_subprocess
 from jupyter_service.venvs.build import site_packages, subprocess_env, uv_bin
 from jupyter_service.venvs.layout import (
@@ -44,15 +44,6 @@ def _read_meta(venv: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _tree_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, f)).st_size
-    return total
-
-
 def _dist_names(site: Path) -> set[str]:
     return {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
 
@@ -73,7 +64,7 @@ def _usage(venv: Path, meta: dict[str, Any]) -> tuple[int | None, int | None]:
     if isinstance(base, str) and os.path.isdir(base):
         names |= _dist_names(Path(base))
     packages = len(names)
-    size = _tree_size(venv)
+    size = tree_size(venv)
     meta["usage"] = {"key": key, "size": size, "packages": packages}
     tmp = venv / f"{METADATA_FILE}.tmp{os.getpid()}"
     try:

@@ -4,8 +4,6 @@ keeping the file's comments and layout (tomlkit), and show the diff."""
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from packaging.utils import canonicalize_name
 from jupyter_service.config import parse_config
 from jupyter_service.config.model import read_config_text
 from jupyter_service.errors import ConfigError, ServiceError
+from jupyter_service.fsutil import write_text_atomic
 from jupyter_service.venvs.build import BASE_PACKAGES, site_packages
 
 
@@ -73,20 +72,6 @@ def render_promoted(text: str, kernel: str, packages: list[tuple[str, str]]) -> 
     return tomlkit.dumps(doc)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def promote(venv: Path, config_path: Path, kernel: str) -> str:
     """Edit the config in place; return the unified diff ('' when nothing was new)."""
     packages = requested_packages(venv)
@@ -102,13 +87,13 @@ def promote(venv: Path, config_path: Path, kernel: str) -> str:
     _, problems = parse_config(new, config_path)
     if problems:
         raise ConfigError(f"{config_path} (after promoting)", problems)
-    try:
-        write_text_atomic(config_path, new)
-    except PermissionError:
-        raise ServiceError(
-            f"cannot write {config_path}: permission denied",
-            hint="ask the admin to run this command, or pass a copy with --config",
-        ) from None
+    write_text_atomic(
+        config_path,
+        new,
+        mode=config_path.stat().st_mode & 0o7777,
+        what="the config",
+        hint="ask the admin to run this command, or pass a copy with --config",
+    )
     return "".join(
         difflib.unified_diff(
             old.splitlines(keepends=True),
