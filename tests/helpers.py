@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -148,7 +149,6 @@ def run_in_kernel(
 ) -> str:
     """Start a kernel through the server's REST API, run `code` over the websocket, return
     its stream output, and shut the kernel down unless `keep`."""
-    import json
     import uuid
 
     import websocket
@@ -166,52 +166,62 @@ def run_in_kernel(
         cookie=cookie_header(session),
         timeout=60,
     )
-    msg_id = uuid.uuid4().hex
-    ws.send(
-        json.dumps(
-            {
-                "header": {
-                    "msg_id": msg_id,
-                    "msg_type": "execute_request",
-                    "username": "test",
-                    "session": uuid.uuid4().hex,
-                    "date": "2026-01-01T00:00:00Z",
-                    "version": "5.3",
-                },
-                "parent_header": {},
-                "metadata": {},
-                "content": {
-                    "code": code,
-                    "silent": False,
-                    "store_history": False,
-                    "user_expressions": {},
-                    "allow_stdin": False,
-                    "stop_on_error": True,
-                },
-                "channel": "shell",
-                "buffers": [],
-            }
-        )
-    )
-    output = []
     try:
-        while True:
-            msg = json.loads(ws.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                output.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                output.append("\n".join(msg["content"]["traceback"]))
-            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                break
+        return execute_over_websocket(ws, code)
     finally:
         ws.close()
         if not keep:
             session.delete(
                 service.url(f"api/kernels/{kernel_id}"), headers=xsrf_headers(session), timeout=30
             )
-    return "".join(output)
+
+
+def execute_over_websocket(ws: Any, code: str, username: str = "test") -> str:
+    """Send an execute_request on a kernel's websocket (Jupyter's JSON protocol) and return
+    the streams and tracebacks it answers with, until the kernel is idle again."""
+    import json
+    import uuid
+
+    msg_id = uuid.uuid4().hex
+    header = {
+        "msg_id": msg_id,
+        "msg_type": "execute_request",
+        "username": username,
+        "session": uuid.uuid4().hex,
+        "date": "2026-01-01T00:00:00Z",
+        "version": "5.3",
+    }
+    content = {
+        "code": code,
+        "silent": False,
+        "store_history": False,
+        "user_expressions": {},
+        "allow_stdin": False,
+        "stop_on_error": True,
+    }
+    ws.send(
+        json.dumps(
+            {
+                "header": header,
+                "parent_header": {},
+                "metadata": {},
+                "content": content,
+                "channel": "shell",
+                "buffers": [],
+            }
+        )
+    )
+    output = []
+    while True:
+        msg = json.loads(ws.recv())
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            output.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            output.append("\n".join(msg["content"]["traceback"]))
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return "".join(output)
 
 
 def run_in_terminal(service: Service, session: requests.Session, command: str) -> str:

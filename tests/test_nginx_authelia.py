@@ -33,7 +33,7 @@ import websocket
 from jupyter_service.proxy.install import find_nginx
 from jupyter_service.proxy.nginx import render_nginx_main
 
-from .helpers import BASE_URL, Service, free_port
+from .helpers import BASE_URL, Service, execute_over_websocket, free_port
 
 pytestmark = [
     pytest.mark.slow,
@@ -405,36 +405,8 @@ def test_kernel_executes_over_the_proxied_websocket(stack: Stack, kernel_id: str
         cookie=f"authelia_session={OWNER}",
         timeout=60,
     )
-    msg_id = uuid.uuid4().hex
-    ws.send(
-        json.dumps(
-            {
-                "header": {
-                    "msg_id": msg_id,
-                    "msg_type": "execute_request",
-                    "username": OWNER,
-                    "session": uuid.uuid4().hex,
-                    "date": "2026-01-01T00:00:00Z",
-                    "version": "5.3",
-                },
-                "parent_header": {},
-                "metadata": {},
-                "content": {"code": "print(6 * 7)", "silent": False, "allow_stdin": False},
-                "channel": "shell",
-                "buffers": [],
-            }
-        )
-    )
-    out = ""
     try:
-        while True:
-            msg = json.loads(ws.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                out += msg["content"]["text"]
-            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                break
+        out = execute_over_websocket(ws, "print(6 * 7)", username=OWNER)
     finally:
         ws.close()
     assert out == "42\n"

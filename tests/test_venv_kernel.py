@@ -41,6 +41,23 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+def pip_install_offline(venv: Path, wheelhouse: Path, requirement: str) -> None:
+    """What a user's `pip install` in the venv does, from the test's own wheels."""
+    subprocess.run(
+        [
+            str(venv / "bin/pip"),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(wheelhouse),
+            requirement,
+        ],
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+
+
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
     if not root.exists():
         return {}
@@ -405,19 +422,7 @@ def test_promote_keeps_comments(
 ) -> None:
     assert main(["create", "proto"]) == 0
     venv = layout.venvs / "proto"
-    subprocess.run(
-        [
-            str(venv / "bin/pip"),
-            "install",
-            "--quiet",
-            "--no-index",
-            "--find-links",
-            str(wheelhouse),
-            "tinypkg",
-        ],
-        check=True,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-    )
+    pip_install_offline(venv, wheelhouse, "tinypkg")
     config = tmp_path / "config.toml"
     config.write_text(CONFIG_WITH_COMMENTS)
     capsys.readouterr()
@@ -489,19 +494,7 @@ def test_upgrading_a_base_package_stays_in_the_venv(layout: Layout, tmp_path: Pa
     venv = layout.venvs / "upgrader"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     base_files = snapshot(layout.base_dir())
-    subprocess.run(
-        [
-            str(venv / "bin/pip"),
-            "install",
-            "--quiet",
-            "--no-index",
-            "--find-links",
-            str(tmp_path / "wh"),
-            "comm==99.0",
-        ],
-        check=True,
-        env=env,
-    )
+    pip_install_offline(venv, tmp_path / "wh", "comm==99.0")
     seen = subprocess.run(
         [str(venv / "bin/python"), "-c", "import comm; print(comm.VALUE, comm.__file__)"],
         check=True,
