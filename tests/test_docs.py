@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from jupyter_service.cli import build_parser
@@ -35,3 +36,42 @@ def test_readme_opens_with_the_two_commands() -> None:
         "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/jupyter-service up",
         "bash scripts/test.sh",
     ]
+
+
+SECURITY = README.parent / "SECURITY.md"
+
+
+def _security_attacks() -> dict[int, str]:
+    """SECURITY.md's numbered attacks, number -> text (continuation lines joined)."""
+    text = SECURITY.read_text()
+    section = text.split("## Attacks and the expected result", 1)[1].split("\n## ", 1)[0]
+    attacks: dict[int, str] = {}
+    for match in re.finditer(r"^(\d+)\. (.*?)(?=^\d+\. |\Z)", section, re.M | re.S):
+        attacks[int(match[1])] = " ".join(match[2].split())
+    return attacks
+
+
+def test_security_md_names_a_real_test_for_every_attack() -> None:
+    attacks = _security_attacks()
+    assert sorted(attacks) == list(range(1, len(attacks) + 1)), "attacks are numbered 1..N"
+    for number, text in attacks.items():
+        named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", text.split("Tests:", 1)[-1])
+        assert "Tests:" in text and named, f"SECURITY.md {number} names no test"
+        for file, function in named:
+            source = (README.parent / "tests" / file).read_text()
+            assert re.search(rf"^(async )?def {function}\(", source, re.M), (
+                f"SECURITY.md {number} names {file}::{function}, which does not exist"
+            )
+
+
+def test_tests_cite_security_md_numbers_that_exist() -> None:
+    attacks = _security_attacks()
+    for path in (README.parent / "tests").rglob("*.py"):
+        for cited in re.findall(r"SECURITY(?:\.md)? (\d+(?:(?:, | and |-)\d+)*)", path.read_text()):
+            numbers = [int(n) for n in re.findall(r"\d+", cited)]
+            assert all(n in attacks for n in numbers), f"{path.name} cites SECURITY.md {cited}"
+
+
+def test_readme_points_at_the_security_file() -> None:
+    assert SECURITY.is_file()
+    assert "(SECURITY.md)" in README.read_text()

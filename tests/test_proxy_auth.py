@@ -209,3 +209,41 @@ def test_authelia_needs_loopback() -> None:
             "listens on loopback only and nginx is the way in (use '127.0.0.1')",
         )
     ]
+
+
+def test_the_service_adds_no_handlers() -> None:
+    # SECURITY 21: every handler is jupyter_server's or JupyterLab's, behind their auth; the
+    # service contributes no tornado handler, no server extension, no login route.
+    import importlib
+    import inspect
+    import pkgutil
+
+    from tornado.web import RequestHandler
+
+    import jupyter_service
+    from jupyter_service.config import ServiceConfig
+    from jupyter_service.server.proxy_auth import ProxyIdentityProvider
+    from jupyter_service.server.settings import Runtime, render_server_settings
+
+    handlers = []
+    for module in pkgutil.walk_packages(jupyter_service.__path__, "jupyter_service."):
+        if module.name.endswith("__main__"):
+            continue
+        loaded = importlib.import_module(module.name)
+        handlers += [
+            f"{module.name}.{name}"
+            for name, obj in inspect.getmembers(loaded, inspect.isclass)
+            if issubclass(obj, RequestHandler) and obj.__module__ == module.name
+        ]
+    assert handlers == []
+    assert ProxyIdentityProvider().get_handlers() == []
+    config, problems = parse_config(
+        'enable = true\nuser = "alice"\n[reverseProxy]\nenable = true\n'
+        'domains = ["a.example"]\nauthelia.enable = true\n'
+    )
+    assert not problems and isinstance(config, ServiceConfig)
+    settings = render_server_settings(config, Runtime("/nb", None, None, proxy_secret="s"))
+    assert settings["ServerApp"]["jpserver_extensions"] == {
+        "jupyterlab": True,
+        "jupyter_server_terminals": True,
+    }
