@@ -174,6 +174,50 @@ def test_symlinked_target_is_refused(
     assert (outside / "kernel.json").read_text() == "{}"
 
 
+# -- clean-up by exact name, locks and base never through symlinks (SECURITY.md 35) ----------------
+
+
+def test_cleaning_a_name_leaves_a_longer_names_work_alone(layout: Layout) -> None:
+    from jupyter_service.venvs.build import temp_dir
+    from jupyter_service.venvs.locks import name_lock
+
+    # `ab-c` is being built by another command (it holds its lock) while `ab` is created.
+    with name_lock(layout, "ab-c"):
+        work = temp_dir(layout.venvs, "ab-c")
+        (work / "half-built").write_text("x")
+        assert main(["create", "ab"]) == 0
+        assert main(["delete", "ab", "--yes"]) == 0
+        assert (work / "half-built").read_text() == "x"
+    # Once the lock is free, a killed `ab-c` run's leftover is cleaned by the next command.
+    assert main(["list"]) == 0
+    assert not work.exists()
+
+
+def test_a_symlinked_lock_file_is_refused(
+    layout: Layout, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    layout.locks_dir().mkdir(parents=True, exist_ok=True)
+    (layout.locks_dir() / "victim.lock").symlink_to(outside / "created")
+    assert main(["create", "victim"]) == 1
+    assert "symlink" in capsys.readouterr().err
+    assert list(outside.iterdir()) == []
+    assert not (layout.venvs / "victim").exists()
+
+
+def test_a_symlinked_base_is_refused(
+    layout: Layout, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [base] = [p for p in layout.base_dir().iterdir() if not p.name.startswith(".")]
+    elsewhere = tmp_path / "elsewhere"
+    base.rename(elsewhere)
+    base.symlink_to(elsewhere)
+    assert main(["create", "victim"]) == 1
+    assert "symlink" in capsys.readouterr().err
+    assert not (layout.venvs / "victim").exists()
+
+
 # -- failures leave nothing ----------------------------------------------------------------------
 
 

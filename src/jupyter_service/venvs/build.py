@@ -28,6 +28,7 @@ from jupyter_service.venvs.layout import (
     INCOMPLETE_MARKER,
     METADATA_FILE,
     Layout,
+    check_root,
     ensure_root,
 )
 
@@ -101,6 +102,9 @@ def ensure_base(layout: Layout, say: Say) -> Path:
     """The prepared base venv: made once (cold) with uv from its cache, byte-compiled."""
     python = base_python()
     base = layout.base_dir() / base_key(python)
+    # Every venv kernel runs the base's code: one we did not build is never used.
+    check_root(layout.base_dir())
+    check_root(base)
     if (base / "pyvenv.cfg").exists():
         return base
     ensure_root(layout.base_dir())
