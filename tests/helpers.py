@@ -24,6 +24,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def write_stable_generation(state: Path, store_root: Path) -> None:
+    """A generation with a `python-base` stable kernel (a store path with nothing built in
+    it: enough to list, not to start)."""
+    from jupyter_service.store.generations import write_generation
+
+    store = store_root / "abc-python-base"
+    (store / "bin").mkdir(parents=True, exist_ok=True)
+    entry = {
+        "store_path": str(store),
+        "display_name": "Python (base)",
+        "env": {},
+        "lock_sha256": "0" * 64,
+    }
+    write_generation(state, {"python-base": entry}, None)
+
+
 def isolated_env(root: Path) -> dict[str, str]:
     """A process environment whose HOME, Jupyter and service dirs all live under `root`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "IPYTHON"))}

@@ -12,7 +12,7 @@ import pytest
 import websocket
 
 from jupyter_service.config import parse_config
-from jupyter_service.server.proxy_auth import SECRET_HEADER
+from jupyter_service.proxy.secret import SECRET_HEADER
 
 from .helpers import BASE_URL, Service, free_port
 

@@ -18,11 +18,16 @@ from pathlib import Path
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import start_new_kernel
+from traitlets.config import Config
 
+from jupyter_service.config import load_config
+from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
+from jupyter_service.server.settings import Runtime, render_server_settings
+from jupyter_service.store.generations import current_kernels_dir
 from jupyter_service.venv_cli import main
 from jupyter_service.venvs.layout import Layout
 
-from .helpers import execute
+from .helpers import execute, hash_password, write_stable_generation
 from .wheels import make_wheel
 
 pytestmark = pytest.mark.slow
@@ -345,6 +350,50 @@ def test_concurrent_creates_one_wins(layout: Layout) -> None:
 
 
 # -- list, delete, shell, export, promote ------------------------------------------------------
+
+
+@pytest.mark.parametrize("stable_python", [True, False])
+def test_list_shows_what_the_server_offers_tier_by_tier(
+    layout: Layout,
+    service_environ: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stable_python: bool,
+) -> None:
+    """In a Jupyter terminal (the server's config in the environment), `list` shows the
+    server's kernels: the current generation's stable ones, the venv kernels, and the
+    service's own 'Python 3 (ipykernel)' only where the server does not hide it."""
+    assert main(["create", "mine"]) == 0
+    write_stable_generation(service_environ, tmp_path / "store")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'enable = true\npassword = "{hash_password("s3cret")}"\n'
+        f"[extraKernels.python-base]\nenable = {str(stable_python).lower()}\n"
+    )
+    monkeypatch.setenv("JUPYTER_SERVICE_CONFIG", str(config))
+    capsys.readouterr()
+    assert main(["list", "--json"]) == 0
+    listed = {k["name"]: k["tier"] for k in json.loads(capsys.readouterr().out)["kernels"]}
+
+    # The server's own kernelspec manager, configured as `up` configures it.
+    runtime = Runtime(
+        notebook_dir=str(tmp_path),
+        tools_dir=None,
+        terminal_rc=None,
+        stable_kernel_dir=str(current_kernels_dir(service_environ)),
+    )
+    settings = render_server_settings(load_config(config), runtime)
+    served = ServiceKernelSpecManager(config=Config(settings)).get_all_specs()
+    assert set(listed) == set(served)
+    assert listed["python-base"] == "stable" and listed["mine"] == "experimental"
+    assert ("python3" in listed) is not stable_python
+
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Stable kernels (generation 1):\n  python-base  Python (base)\n\n")
+    assert "\nExperimental venv kernels:\n  NAME " in text
+    assert ("Python 3 (ipykernel)" in text) is not stable_python
 
 
 def test_list_shows_venvs_and_broken_kernelspecs(

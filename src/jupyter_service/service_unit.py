@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jupyter_service.config import ServiceConfig
+if TYPE_CHECKING:
+    from jupyter_service.config import ServiceConfig
 
 UNIT_NAME = "jupyter-service.service"
 # The unit's state dir: systemd makes it (StateDirectory=) and hands it to `user`.

@@ -22,7 +22,7 @@ packages that are not in your stable kernels.
 
   jupyter-venv-kernel create my-experiment          # a new kernel, about a second
   jupyter-venv-kernel create-from project requirements.txt
-  jupyter-venv-kernel list                          # all kernels, then your venvs
+  jupyter-venv-kernel list                          # the kernels Jupyter offers, by tier
   jupyter-venv-kernel shell my-experiment           # (inside) pip install some-package
   jupyter-venv-kernel delete my-experiment
 
@@ -56,17 +56,12 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from jupyter_service.venvs.locks import clean_all
-    from jupyter_service.venvs.manage import (
-        find_all_kernelspecs,
-        find_venvs,
-        list_json,
-        render_list,
-    )
+    from jupyter_service.venvs.manage import list_json, list_kernels, render_list
 
     layout = _layout()
     clean_all(layout)
-    kernels, venvs = find_all_kernelspecs(), find_venvs(layout)
-    print(list_json(kernels, venvs) if args.json else render_list(kernels, venvs))
+    listing = list_kernels(layout)
+    print(list_json(listing) if args.json else render_list(listing))
     return 0
 
 
@@ -142,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("requirements", metavar="FILE", help="requirements.txt (-r and -c work)")
     p.set_defaults(handler=cmd_create)
 
-    p = sub.add_parser("list", help="list all Jupyter kernels, then the venv kernels")
+    p = sub.add_parser("list", help="list the kernels Jupyter offers: stable, venv kernels, others")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_list)
 

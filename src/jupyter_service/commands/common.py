@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jupyter_service import paths
-from jupyter_service.config import ServiceConfig, embedded_default, load_config
+
+if TYPE_CHECKING:
+    from jupyter_service.config import ServiceConfig
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +23,8 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 def resolve_config(args: argparse.Namespace) -> ServiceConfig:
     """Load the config that --config, the environment or the system names; else the default."""
+    from jupyter_service.config import embedded_default, load_config
+
     path = paths.find_config(args.config)
     if path is None:
         return embedded_default(Path.cwd())

@@ -6,9 +6,6 @@ import argparse
 import sys
 
 from jupyter_service.commands.common import add_config_argument
-from jupyter_service.doctor.checks import run_checks
-from jupyter_service.doctor.report import render_json, render_text
-from jupyter_service.doctor.result import failed
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_doctor(args: argparse.Namespace) -> int:
+    from jupyter_service.doctor.checks import run_checks
+    from jupyter_service.doctor.report import render_json, render_text
+    from jupyter_service.doctor.result import failed
+
     results = run_checks(args.config, kernels=not args.no_kernels)
     sys.stdout.write(render_json(results) if args.json else render_text(results))
     return 1 if failed(results) else 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from jupyter_service import paths
-from jupyter_service.store.generations import current_number, list_generations
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_generations(args: argparse.Namespace) -> int:
+    from jupyter_service.store.generations import current_number, list_generations
+
     state = paths.state_dir()
     current = current_number(state)
     found = list_generations(state)

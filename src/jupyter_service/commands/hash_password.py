@@ -6,8 +6,6 @@ import argparse
 import getpass
 import sys
 
-from jupyter_server.auth.security import passwd
-
 from jupyter_service.errors import ServiceError
 
 
@@ -32,6 +30,8 @@ def read_password() -> str:
 
 
 def run_hash_password(args: argparse.Namespace) -> int:
+    from jupyter_server.auth.security import passwd
+
     password = read_password()
     if not password:
         raise ServiceError("empty password", hint="type a non-empty password")

@@ -10,21 +10,8 @@ from pathlib import Path
 
 from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument
-from jupyter_service.config import load_config
 from jupyter_service.errors import ServiceError
-from jupyter_service.service_install import (
-    DEFAULT_UNIT_DIR,
-    check_unit_dir,
-    ensure_group,
-    ensure_notebook_dir,
-    ensure_user,
-    find_service_executable,
-    find_user_home,
-    reload_systemd,
-    warn_unreadable_config,
-    write_unit,
-)
-from jupyter_service.service_unit import render_systemd_unit, service_notebook_dir
+from jupyter_service.service_install import DEFAULT_UNIT_DIR
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,6 +46,20 @@ def _say(text: str) -> None:
 
 
 def run_install_service(args: argparse.Namespace) -> int:
+    from jupyter_service.config import load_config
+    from jupyter_service.service_install import (
+        check_unit_dir,
+        ensure_group,
+        ensure_notebook_dir,
+        ensure_user,
+        find_service_executable,
+        find_user_home,
+        reload_systemd,
+        warn_unreadable_config,
+        write_unit,
+    )
+    from jupyter_service.service_unit import render_systemd_unit, service_notebook_dir
+
     found = paths.find_config(args.config)
     if found is None:
         raise ServiceError(

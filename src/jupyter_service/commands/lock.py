@@ -7,8 +7,6 @@ import sys
 
 from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
-from jupyter_service.store import lock
-from jupyter_service.store.switch import lock_kernels, stable_kernels
 
 ALL = True
 
@@ -38,6 +36,9 @@ def say(text: str) -> None:
 
 
 def run_lock(args: argparse.Namespace) -> int:
+    from jupyter_service.store import lock
+    from jupyter_service.store.switch import lock_kernels, stable_kernels
+
     config = resolve_config(args)
     if not stable_kernels(config):
         print(f"nothing to lock: {config.source_name} has no stable Python kernel")

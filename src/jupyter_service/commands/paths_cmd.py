@@ -6,10 +6,13 @@ import argparse
 import json
 import pwd
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
-from jupyter_service.config import ServiceConfig
+
+if TYPE_CHECKING:
+    from jupyter_service.config import ServiceConfig
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

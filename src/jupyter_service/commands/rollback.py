@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from jupyter_service import paths
-from jupyter_service.store.switch import rollback
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_rollback(args: argparse.Namespace) -> int:
+    from jupyter_service.store.switch import rollback
+
     generation = rollback(paths.state_dir(), args.generation)
     kernels = ", ".join(sorted(generation.kernels)) or "no stable kernels"
     print(f"rolled back to generation {generation.number}: {kernels}")

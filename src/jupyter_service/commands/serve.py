@@ -10,8 +10,6 @@ import sys
 
 from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
-from jupyter_service.store.generations import current_number
-from jupyter_service.store.switch import lock_kernels, missing_locks, stable_kernels, switch
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,6 +39,7 @@ def _say(text: str) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     from jupyter_service.server.app import check_runnable, run_server
+    from jupyter_service.store.switch import lock_kernels, missing_locks, switch
 
     config = resolve_config(args)
     # A disabled service or an unusable auth mode is refused before anything is built.
@@ -65,6 +64,8 @@ def run_up(args: argparse.Namespace) -> int:
 
 def run_run(args: argparse.Namespace) -> int:
     from jupyter_service.server.app import run_server
+    from jupyter_service.store.generations import current_number
+    from jupyter_service.store.switch import stable_kernels
 
     config = resolve_config(args)
     if stable_kernels(config) and current_number(paths.state_dir()) is None:

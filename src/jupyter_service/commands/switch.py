@@ -7,7 +7,6 @@ import sys
 
 from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
-from jupyter_service.store.switch import switch
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_switch(args: argparse.Namespace) -> int:
+    from jupyter_service.store.switch import switch
+
     config = resolve_config(args)
     result = switch(config, paths.state_dir(), say=lambda text: print(text, file=sys.stderr))
     generation = result.generation

@@ -5,9 +5,6 @@ from __future__ import annotations
 import ipaddress
 import re
 
-import argon2
-from packaging.requirements import InvalidRequirement, Requirement
-
 _USERNAME = re.compile(r"[a-z_][a-z0-9_-]{0,30}\$?")
 _HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _TOOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
@@ -62,6 +59,8 @@ def check_password(value: str) -> str | None:
         return (
             f"is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, {HASH_HINT}"
         )
+    import argon2  # here, not at the top: most commands never see a password
+
     try:
         argon2.extract_parameters(digest)
     except argon2.exceptions.InvalidHashError:
@@ -70,6 +69,8 @@ def check_password(value: str) -> str | None:
 
 
 def check_requirement(value: str) -> str | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         Requirement(value)
     except InvalidRequirement as exc:

@@ -14,6 +14,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from jupyter_service.config import ServiceConfig
 from jupyter_service.doctor.result import CheckResult
+from jupyter_service.kernel_dirs import hides_service_python
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.store.generations import CURRENT, current_kernels_dir
 from jupyter_service.venvs.layout import Layout
@@ -32,7 +33,7 @@ PARALLEL = 4
 def find_kernel_specs(config: ServiceConfig | None, state: Path) -> ServiceKernelSpecManager:
     """The kernelspecs as the server finds them: the current generation's stable kernels
     first, then Jupyter's own dirs (the service's own Python hidden as the server hides it)."""
-    hide = config is not None and any(k.enable for k in config.pythonKernels)
+    hide = config is not None and hides_service_python(config)
     return ServiceKernelSpecManager(
         stable_kernel_dir=str(current_kernels_dir(state)), hide_service_python=hide
     )

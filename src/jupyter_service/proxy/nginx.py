@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from jupyter_service.config import ServiceConfig, checks
-from jupyter_service.server.proxy_auth import SECRET_HEADER
+from jupyter_service.proxy.secret import SECRET_HEADER
 
 AUTHZ_PATH = "/api/authz/auth-request"
 # nginx-internal: a client asking for it gets a 404.

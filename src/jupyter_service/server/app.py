@@ -15,7 +15,7 @@ from traitlets.config import Config
 from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.errors import ServiceError
-from jupyter_service.server.proxy_auth import ensure_proxy_secret
+from jupyter_service.proxy.secret import ensure_proxy_secret
 from jupyter_service.server.settings import (
     Runtime,
     render_lab_overrides,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 from jupyter_client.kernelspec import KernelSpecManager
 from traitlets import Bool, Unicode, default
+
+from jupyter_service.kernel_dirs import served_kernel_dirs
 
 
 class ServiceKernelSpecManager(KernelSpecManager):
@@ -14,7 +13,8 @@ class ServiceKernelSpecManager(KernelSpecManager):
 
     jupyter_client's `kernel_dirs` is not configurable; this adds the one dir we need. It is
     read through the `current` symlink at each listing, so a switch or a rollback shows in a
-    running server without a restart.
+    running server without a restart. The dirs come from `kernel_dirs.served_kernel_dirs`,
+    which `jupyter-venv-kernel list` reads too: both show the same kernels.
     """
 
     stable_kernel_dir = Unicode(
@@ -34,10 +34,4 @@ class ServiceKernelSpecManager(KernelSpecManager):
 
     @default("kernel_dirs")
     def _kernel_dirs_default(self) -> list[str]:
-        dirs: list[str] = super()._kernel_dirs_default()
-        if self.hide_service_python:
-            own = os.path.join(sys.prefix, "share", "jupyter", "kernels")
-            dirs = [d for d in dirs if os.path.abspath(d) != own]
-        if self.stable_kernel_dir:
-            return [self.stable_kernel_dir, *(d for d in dirs if d != self.stable_kernel_dir)]
-        return dirs
+        return served_kernel_dirs(self.stable_kernel_dir, self.hide_service_python)

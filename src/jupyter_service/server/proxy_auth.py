@@ -12,41 +12,16 @@ token-authenticated, so XSRF and Origin checks stay on.
 from __future__ import annotations
 
 import hmac
-import os
 import re
-import secrets
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado import web
 from traitlets import List, Unicode
 
-SECRET_HEADER = "X-Jupyter-Service-Proxy"
-SECRET_FILE = "proxy-secret"
+from jupyter_service.proxy.secret import SECRET_HEADER
+
 USERNAME = re.compile(r"[a-z_][a-z0-9_.-]{0,63}")
-
-
-def ensure_proxy_secret(state: Path) -> str:
-    """The deployment's proxy secret, made on first use (0600 in the state dir)."""
-    path = state / SECRET_FILE
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    state.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32)
-    tmp = state / f".{SECRET_FILE}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secret + "\n")
-    try:
-        os.link(tmp, path)  # first writer wins; a concurrent one reads the same secret
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_text().strip()
 
 
 def remote_user(headers: Any, secret: str, allowed: list[str]) -> str | None:

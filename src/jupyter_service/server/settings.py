@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jupyter_service.config import ServiceConfig
+from jupyter_service.kernel_dirs import hides_service_python
 
 COOKIE_MAX_AGE_DAYS = 7
 PORT_RETRIES_EMBEDDED = 50
@@ -115,8 +116,7 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         server["kernel_spec_manager_class"] = KERNEL_SPEC_MANAGER
         settings["ServiceKernelSpecManager"] = {
             "stable_kernel_dir": runtime.stable_kernel_dir,
-            # With a stable Python kernel to use, the service's own environment is not one.
-            "hide_service_python": any(k.enable for k in config.pythonKernels),
+            "hide_service_python": hides_service_python(config),
         }
         enabled = [k.name for k in config.pythonKernels if k.enable]
         if enabled:

@@ -13,6 +13,7 @@ from typing import Any
 
 from jupyter_service.errors import ServiceError
 from jupyter_service.fsutil import tree_size
+from jupyter_service.kernel_dirs import OfferedKernel
 from jupyter_service.proc import run_subprocess
 from jupyter_service.venvs.build import site_packages, subprocess_env, uv_bin
 from jupyter_service.venvs.layout import (
@@ -116,26 +117,51 @@ def find_venvs(layout: Layout) -> list[VenvInfo]:
     return [result[name] for name in sorted(result)]
 
 
-def find_all_kernelspecs() -> list[dict[str, Any]]:
-    """Every kernel Jupyter sees, as jupyter_client finds them."""
-    from jupyter_client.kernelspec import KernelSpecManager
+def _config_hides_service_python() -> bool:
+    """Whether the server hides its own Python, decided by the config it runs with
+    ($JUPYTER_SERVICE_CONFIG in its terminals, else the system's; none: the embedded
+    default, which hides nothing). A config this user cannot read or that does not parse:
+    as the current generation says (a stable kernel was switched to, so one is enabled)."""
+    from jupyter_service import paths
+    from jupyter_service.config.model import parse_config, read_config_text
+    from jupyter_service.kernel_dirs import hides_service_python
+    from jupyter_service.store.generations import current_kernels_dir
 
-    # The native kernel is found as data in our prefix; importing ipykernel would cost more.
-    specs = KernelSpecManager(ensure_native_kernel=False).get_all_specs()
-    rows = []
-    for name in sorted(specs):
-        spec = specs[name].get("spec", {})
-        meta = spec.get("metadata") or {}
-        tier = (meta.get("jupyter_service") or {}).get("tier", "")
-        rows.append(
-            {
-                "name": name,
-                "display_name": spec.get("display_name", name),
-                "resource_dir": specs[name].get("resource_dir", ""),
-                "tier": tier,
-            }
-        )
-    return rows
+    source = paths.find_config(None)
+    if source is None:
+        return False
+    try:
+        config, _ = parse_config(read_config_text(source), source=source)
+    except ServiceError:
+        config = None
+    if config is not None:
+        return hides_service_python(config)
+    stable = current_kernels_dir(paths.state_dir())
+    return stable.is_dir() and any(stable.iterdir())
+
+
+@dataclass(frozen=True)
+class KernelListing:
+    """What `list` shows: the server's kernels tier by tier, and the venvs behind them."""
+
+    generation: int | None
+    kernels: list[OfferedKernel]
+    venvs: list[VenvInfo]
+
+    def tier(self, name: str) -> list[OfferedKernel]:
+        return [k for k in self.kernels if k.tier == name]
+
+
+def list_kernels(layout: Layout) -> KernelListing:
+    """Exactly the kernels the server offers (kernel_dirs decides for both), and this user's
+    venv kernels with their sizes and state."""
+    from jupyter_service import paths
+    from jupyter_service.kernel_dirs import offered_kernels
+    from jupyter_service.store.generations import current_kernels_dir, current_number
+
+    state = paths.state_dir()
+    offered = offered_kernels(current_kernels_dir(state), _config_hides_service_python())
+    return KernelListing(current_number(state), offered, find_venvs(layout))
 
 
 def _human_size(size: int | None) -> str:
@@ -155,35 +181,66 @@ def _when(stamp: float | None, never: str = "never") -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
 
 
-def render_list(kernels: list[dict[str, Any]], venvs: list[VenvInfo]) -> str:
-    lines = ["Jupyter kernels:"]
-    width = max([len(k["name"]) for k in kernels] + [4])
-    for k in kernels:
-        tier = f"  [{k['tier']}]" if k["tier"] else ""
-        lines.append(f"  {k['name']:<{width}}  {k['display_name']}{tier}")
-    if not kernels:
-        lines.append("  (none)")
-    lines.append("")
-    lines.append("Experimental venv kernels:")
+def _kernel_rows(kernels: list[OfferedKernel]) -> list[str]:
+    width = max(len(k.name) for k in kernels)
+    return [f"  {k.name:<{width}}  {k.display_name}" for k in kernels]
+
+
+def render_list(listing: KernelListing) -> str:
+    """The server's kernels tier by tier: stable (of the current generation), experimental
+    venv kernels (with what each holds), then any other kernel Jupyter finds."""
+    stable = listing.tier("stable")
+    generation = f" (generation {listing.generation})" if listing.generation is not None else ""
+    lines = [f"Stable kernels{generation}:"]
+    lines += _kernel_rows(stable) if stable else ["  (none)"]
+    lines += ["", "Experimental venv kernels:"]
+    venvs = listing.venvs
     if not venvs:
         lines.append("  (none; make one with `jupyter-venv-kernel create NAME`)")
-        return "\n".join(lines)
-    width = max(len(v.name) for v in venvs)
-    lines.append(f"  {'NAME':<{width}}  {'SIZE':>9}  {'PACKAGES':>8}  {'CREATED':<16}  LAST USED")
-    for v in venvs:
-        row = (
-            f"  {v.name:<{width}}  {_human_size(v.size):>9}  "
-            f"{'-' if v.packages is None else v.packages:>8}  {_when(v.created, '-'):<16}  "
-            f"{_when(v.last_used)}"
+    else:
+        width = max(len(v.name) for v in venvs)
+        lines.append(
+            f"  {'NAME':<{width}}  {'SIZE':>9}  {'PACKAGES':>8}  {'CREATED':<16}  LAST USED"
         )
-        if v.status != "ok":
-            row += f"  ({v.status}; remove with `jupyter-venv-kernel delete {v.name}`)"
-        lines.append(row)
+        for v in venvs:
+            row = (
+                f"  {v.name:<{width}}  {_human_size(v.size):>9}  "
+                f"{'-' if v.packages is None else v.packages:>8}  {_when(v.created, '-'):<16}  "
+                f"{_when(v.last_used)}"
+            )
+            if v.status != "ok":
+                row += f"  ({v.status}; remove with `jupyter-venv-kernel delete {v.name}`)"
+            lines.append(row)
+    # A venv kernel found elsewhere on Jupyter's path is offered too, though not ours to list.
+    listed = {v.name for v in venvs}
+    other = [
+        k
+        for k in listing.kernels
+        if k.tier == "other" or (k.tier == "experimental" and k.name not in listed)
+    ]
+    if other:
+        lines += ["", "Other kernels:", *_kernel_rows(other)]
     return "\n".join(lines)
 
 
-def list_json(kernels: list[dict[str, Any]], venvs: list[VenvInfo]) -> str:
-    return json.dumps({"kernels": kernels, "venvs": [asdict(v) for v in venvs]}, indent=1)
+def list_json(listing: KernelListing) -> str:
+    kernels = [
+        {
+            "name": k.name,
+            "display_name": k.display_name,
+            "resource_dir": k.resource_dir,
+            "tier": k.tier,
+        }
+        for k in listing.kernels
+    ]
+    return json.dumps(
+        {
+            "generation": listing.generation,
+            "kernels": kernels,
+            "venvs": [asdict(v) for v in listing.venvs],
+        },
+        indent=1,
+    )
 
 
 def delete_venv_kernel(layout: Layout, name: str, confirm: bool) -> None:

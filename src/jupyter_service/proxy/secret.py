@@ -1,0 +1,35 @@
+"""The per-deployment secret nginx adds to every request it forwards in Authelia mode.
+
+Shared by the nginx site (which sends it) and the server (which checks it), and kept free
+of server imports: `proxy-config` renders the site without loading jupyter_server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+SECRET_HEADER = "X-Jupyter-Service-Proxy"
+SECRET_FILE = "proxy-secret"
+
+
+def ensure_proxy_secret(state: Path) -> str:
+    """The deployment's proxy secret, made on first use (0600 in the state dir)."""
+    path = state / SECRET_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    state.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    tmp = state / f".{SECRET_FILE}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    try:
+        os.link(tmp, path)  # first writer wins; a concurrent one reads the same secret
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
