@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.serverapp import ServerApp
+from traitlets import default
 from traitlets.config import Config
 
 from jupyter_service import paths
@@ -25,6 +27,10 @@ from jupyter_service.server.settings import (
 from jupyter_service.store.generations import current_kernels_dir
 from jupyter_service.tools import render_tools_dir, write_tools_dir
 
+KERNEL_MANAGER = "jupyter_service.server.kernels.ServiceKernelManager"
+# Seconds the stop waits for extensions and kernels (a kernel is killed after 5 of them).
+STOP_TIMEOUT = 10.0
+
 
 class ServiceServerApp(ServerApp):
     """ServerApp whose Ctrl-C stops at once, kernels shut down, as JupyterHub configures it.
@@ -36,6 +42,21 @@ class ServiceServerApp(ServerApp):
     def init_signal(self) -> None:
         super().init_signal()
         signal.signal(signal.SIGINT, self._signal_stop)
+
+    @default("kernel_manager_class")
+    def _kernel_manager_class_default(self) -> str:
+        return KERNEL_MANAGER
+
+    async def _stop(self) -> None:
+        """Stop whatever the cleanup does: jupyter_server stops its loop only after a cleanup
+        that succeeded, so one failing callback kept the process alive without a port."""
+        try:
+            await asyncio.wait_for(self._cleanup(), STOP_TIMEOUT)
+        except Exception:
+            self.log.exception("cleanup did not finish; stopping anyway")
+        finally:
+            if getattr(self, "io_loop", None):
+                self.io_loop.stop()
 
 
 def check_runnable(config: ServiceConfig) -> None:
