@@ -349,7 +349,9 @@ def test_tool_found_in_search_path(tmp_path: Path) -> None:
 
 def test_check_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(PASSWORD_LINE + "[extraKernels.python-base]\nenable = true\n")
+    config.write_text(
+        "enable = true\n" + PASSWORD_LINE + "[extraKernels.python-base]\nenable = true\n"
+    )
     assert main(["check", "--config", str(config)]) == 0
     assert capsys.readouterr().out == (
         f"ok: {config} is valid (auth: password; stable kernels: python-base; venv kernels: on)\n"

@@ -45,7 +45,7 @@ def test_hash_password_from_stdin_is_accepted_by_check(tmp_path: Path) -> None:
 
     assert passwd_check(digest, "s3cret") and not passwd_check(digest, "s3cret\n")
     config = tmp_path / "c.toml"
-    config.write_text(f'password = "{digest}"\n')
+    config.write_text(f'enable = true\npassword = "{digest}"\n')
     assert service_main(["check", "--config", str(config)]) == 0
 
 

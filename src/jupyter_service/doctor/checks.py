@@ -17,7 +17,8 @@ from pathlib import Path
 
 from jupyter_service import paths
 from jupyter_service.config import ServiceConfig, embedded_default
-from jupyter_service.config.model import AUTH_MISSING, parse_config, read_config_text
+from jupyter_service.config.model import AUTH_MISSING
+from jupyter_service.config.runnable import load_with_problems, runnable_problems
 from jupyter_service.doctor.kernels import check_generation, check_kernels, check_stale_kernelspecs
 from jupyter_service.doctor.result import CheckResult
 from jupyter_service.errors import ServiceError
@@ -50,22 +51,23 @@ class LoadedConfig:
 
 
 def load_for_doctor(explicit: str | None) -> LoadedConfig:
-    """The config, validated without the host checks (the tools check reports those)."""
+    """The config with every problem `check` reports; a config whose only problems are the
+    host's (extraTools not installed, enable = false, notebookDir) is kept for the other
+    checks."""
     path = paths.find_config(explicit)
     if path is None:
         default = embedded_default(Path.cwd())
-        return LoadedConfig(default, [], default.source_name, "")
+        return LoadedConfig(default, runnable_problems(default), default.source_name, "")
     arg = f" --config {path}"
     try:
-        text = read_config_text(path)
+        config, problems = load_with_problems(path)
     except ServiceError as exc:
         return LoadedConfig(None, [("", exc.message)], str(path), arg)
-    config, problems = parse_config(text, source=path)
     return LoadedConfig(config, problems, str(path), arg)
 
 
 def check_config(loaded: LoadedConfig) -> CheckResult:
-    if loaded.config is None:
+    if loaded.problems:
         count = len(loaded.problems)
         details = tuple(f"{p}: {text}" if p else text for p, text in loaded.problems)
         return CheckResult(

@@ -16,7 +16,8 @@ from traitlets.config import Config
 
 from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
-from jupyter_service.errors import ServiceError
+from jupyter_service.config.runnable import check_port_free, runnable_problems
+from jupyter_service.errors import ConfigError, ServiceError
 from jupyter_service.proxy.secret import ensure_proxy_secret
 from jupyter_service.server.settings import (
     Runtime,
@@ -60,11 +61,17 @@ class ServiceServerApp(ServerApp):
 
 
 def check_runnable(config: ServiceConfig) -> None:
+    """Refuse, before anything is written, a config that cannot be served: what `check`
+    reports (a disabled service, an unusable notebookDir), then a port already taken."""
     if not config.enable:
         raise ServiceError(
             f"the service is disabled in {config.source_name} (enable = false)",
             hint="set `enable = true` in the config",
         )
+    problems = runnable_problems(config)
+    if problems:
+        raise ConfigError(config.source_name, problems)
+    check_port_free(config)
 
 
 def _prepare_notebook_dir(config: ServiceConfig) -> Path:

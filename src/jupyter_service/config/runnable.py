@@ -1,0 +1,80 @@
+"""What `up` refuses beyond a valid config, checked before anything is built or switched:
+shared by `up`, `check` and `doctor` so the three agree."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from pathlib import Path
+
+from jupyter_service.config.model import ServiceConfig, parse_config, read_config_text
+from jupyter_service.errors import ServiceError
+
+Problems = list[tuple[str, str]]
+
+DISABLED = "is false: `up` and the service refuse to start; set `enable = true`"
+
+
+def notebook_dir_problem(path: Path) -> str | None:
+    """Why notebookDir cannot be used (a file, or under one, or not creatable), or None."""
+    if path.is_dir():
+        return None if os.access(path, os.W_OK | os.X_OK) else f"{path} is not writable"
+    if path.exists() or path.is_symlink():
+        return f"{path} exists and is not a directory"
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{path} cannot be created: {parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path} cannot be created: {parent} is not writable"
+    return None
+
+
+def runnable_problems(config: ServiceConfig) -> Problems:
+    """The problems that keep a valid config from being served. Reads the disk, writes nothing."""
+    problems: Problems = []
+    if not config.enable:
+        problems.append(("enable", DISABLED))
+    notebook = notebook_dir_problem(config.notebook_path())
+    if notebook:
+        problems.append(("notebookDir", notebook))
+    return problems
+
+
+def load_with_problems(path: Path) -> tuple[ServiceConfig | None, Problems]:
+    """Every problem `check` reports for the file at `path`, and the config when only the
+    host is wrong (a tool not installed, enable = false, notebookDir), else None."""
+    text = read_config_text(path)
+    _, problems = parse_config(text, source=path, check_host=True)
+    config, _ = parse_config(text, source=path)
+    if config is not None:
+        problems += runnable_problems(config)
+    return config, problems
+
+
+def check_port_free(config: ServiceConfig) -> None:
+    """Raise when something already listens on ip:port (the embedded default moves on)."""
+    if config.embedded:
+        return
+    try:
+        infos = socket.getaddrinfo(
+            config.ip, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except OSError:
+        return  # the server's own bind reports an address it cannot use
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            # As tornado binds: a port in TIME_WAIT is free, a listening one is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    continue
+                raise ServiceError(
+                    f"port {config.port} on {config.ip} is already in use; nothing was changed",
+                    hint=f"stop what listens there (`ss -ltnp 'sport = :{config.port}'`), "
+                    f"or set another `port` in {config.source_name}",
+                ) from None
