@@ -8,9 +8,6 @@ from pathlib import Path
 
 from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument
-from jupyter_service.config import embedded_default
-from jupyter_service.config.runnable import load_with_problems, runnable_problems
-from jupyter_service.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from jupyter_service.config import embedded_default
+    from jupyter_service.config.runnable import load_with_problems, runnable_problems
+    from jupyter_service.errors import ConfigError
+
     # What `up` would refuse, `check` refuses too; `doctor` reports the same problems.
     path = paths.find_config(args.config)
     if path is None:
