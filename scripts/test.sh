@@ -3,7 +3,13 @@
 # ruff (format and lint), mypy strict on src/, then pytest (slow tests included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
+# The hub tests run users' servers under other accounts: the venv's interpreter must be one
+# they may run (Debian's, not one under a 0700 home such as pyenv's under /root).
+PYTHON=python3
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))'; then
+    PYTHON=/usr/bin/python3
+fi
+"$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 # The browser tests drive Debian's chromium (Playwright's own download cannot work here).
 if [ ! -x /usr/bin/chromium ]; then
@@ -12,6 +18,10 @@ fi
 # The proxy tests run Debian's nginx as their own process (never the system service).
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+fi
+# The hub tests run JupyterHub's proxy: Debian's configurable-http-proxy (Node.js).
+if ! command -v configurable-http-proxy >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq node-configurable-http-proxy >/dev/null
 fi
 .venv/bin/ruff format --check src tests bench
 .venv/bin/ruff check src tests bench

@@ -226,7 +226,7 @@ def test_valid_option(line: str) -> None:
         (
             "zzz = 1",
             "zzz",
-            "unknown key; allowed here: baseUrl, enable, enableVenvKernels, extraKernels, extraTools, extraToolsPath, group, ip, notebookDir, password, port, reverseProxy, user",
+            "unknown key; allowed here: baseUrl, enable, enableVenvKernels, extraKernels, extraTools, extraToolsPath, group, hub, ip, notebookDir, password, port, reverseProxy, user",
         ),
     ],
 )

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
+
+if TYPE_CHECKING:
+    from jupyter_service.config import ServiceConfig
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,8 +41,20 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _serve(config: ServiceConfig) -> None:
+    """JupyterHub when `hub.enable`, else the single-user JupyterLab."""
+    if config.hub.enable:
+        from jupyter_service.hub.app import run_hub
+
+        run_hub(config)
+    else:
+        from jupyter_service.server.app import run_server
+
+        run_server(config)
+
+
 def run_up(args: argparse.Namespace) -> int:
-    from jupyter_service.server.app import check_runnable, run_server
+    from jupyter_service.server.app import check_runnable
     from jupyter_service.store.switch import lock_kernels, missing_locks, switch
 
     config = resolve_config(args)
@@ -58,12 +74,11 @@ def run_up(args: argparse.Namespace) -> int:
         result = switch(config, state, say=_say)
         if result.changed and result.generation is not None:
             _say(f"switched to generation {result.generation.number}")
-    run_server(config)
+    _serve(config)
     return 0
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from jupyter_service.server.app import run_server
     from jupyter_service.store.generations import current_number
     from jupyter_service.store.switch import stable_kernels
 
@@ -73,5 +88,5 @@ def run_run(args: argparse.Namespace) -> int:
             "warning: no generation is current, so no stable kernel is served; "
             f"run `jupyter-service switch --config {config.source}`"
         )
-    run_server(config)
+    _serve(config)
     return 0

@@ -2,6 +2,7 @@
 
 from jupyter_service.config.model import (
     AutheliaConfig,
+    HubConfig,
     IHaskellKernel,
     PythonKernel,
     ReverseProxyConfig,
@@ -13,6 +14,7 @@ from jupyter_service.config.model import (
 
 __all__ = [
     "AutheliaConfig",
+    "HubConfig",
     "IHaskellKernel",
     "PythonKernel",
     "ReverseProxyConfig",

@@ -171,3 +171,41 @@ def check_service_url(value: str) -> str | None:
         f"{value!r} is not an http(s) URL of a host; allowed: "
         "for example 'http://127.0.0.1:9091' or 'https://auth.internal/authelia'"
     )
+
+
+SPAWNERS = ("local", "kubernetes")
+_MEMORY = re.compile(r"[1-9][0-9]*(\.[0-9]+)?[KMGT]?")
+_CPU = re.compile(r"([0-9]+(\.[0-9]+)?)")
+_IMAGE = re.compile(r"[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?")
+
+
+def check_spawner(value: str) -> str | None:
+    if value in SPAWNERS:
+        return None
+    if value == "systemd":
+        return "'systemd' is not supported by this version; allowed: 'local' or 'kubernetes'"
+    return f"{value!r} is not a spawner; allowed: 'local' or 'kubernetes'"
+
+
+def check_memory_limit(value: str) -> str | None:
+    if _MEMORY.fullmatch(value):
+        return None
+    return f"{value!r} is not a memory size; allowed: bytes or a K, M, G, T suffix, such as '2G'"
+
+
+def check_cpu_limit(value: str) -> str | None:
+    if _CPU.fullmatch(value) and float(value) > 0:
+        return None
+    return f"{value!r} is not a CPU count; allowed: a positive number, such as '1' or '0.5'"
+
+
+def check_idle_timeout(value: int) -> str | None:
+    if value >= 0:
+        return None
+    return f"{value} is negative; allowed: seconds, or 0 to never stop idle servers"
+
+
+def check_image(value: str) -> str | None:
+    if _IMAGE.fullmatch(value):
+        return None
+    return f"{value!r} is not an image name; allowed: for example 'registry.example.com/lab:1.0'"

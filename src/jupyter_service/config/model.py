@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from jupyter_service.config.schema import DEFAULT_TOOLS_PATH, ROOT, Problems, validate_table
+from jupyter_service.config.checks import check_password
+from jupyter_service.config.schema import (
+    DEFAULT_TOOLS_PATH,
+    ROOT,
+    Problems,
+    join_key,
+    validate_table,
+)
 from jupyter_service.errors import ConfigError, ServiceError
 
 AuthMode = Literal["token", "password", "authelia"]
@@ -57,6 +64,20 @@ class ReverseProxyConfig:
 
 
 @dataclass(frozen=True)
+class HubConfig:
+    enable: bool = False
+    users: tuple[str, ...] = ()
+    # Password mode: each user's argon2 hash; empty in Authelia mode.
+    passwords: dict[str, str] = field(default_factory=dict)
+    admins: tuple[str, ...] = ()
+    spawner: str = "local"
+    memoryLimit: str | None = None
+    cpuLimit: str | None = None
+    idleTimeout: int = 3600
+    image: str = "jupyter-service-singleuser:latest"
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     enable: bool = False
     ip: str = "127.0.0.1"
@@ -72,6 +93,7 @@ class ServiceConfig:
     ihaskell: IHaskellKernel = IHaskellKernel()
     pythonKernels: tuple[PythonKernel, ...] = ()
     reverseProxy: ReverseProxyConfig = ReverseProxyConfig()
+    hub: HubConfig = HubConfig()
     # Not options: where the config came from, and whether it is the embedded default.
     source: Path | None = None
     embedded: bool = False
@@ -80,7 +102,7 @@ class ServiceConfig:
     def auth_mode(self) -> AuthMode:
         if self.embedded:
             return "token"
-        if self.password:
+        if self.password or self.hub.passwords:
             return "password"
         return "authelia"
 
@@ -169,8 +191,75 @@ def _cross_checks(values: dict[str, Any], problems: Problems) -> None:
                 "Jupyter listens on loopback only and nginx is the way in (use '127.0.0.1')",
             )
         )
-    if values["password"] is None and not (authelia and proxy["enable"]):
+    if values["hub"]["enable"]:
+        _hub_checks(values, authelia, problems)
+    elif values["password"] is None and not (authelia and proxy["enable"]):
         problems.append(("password", AUTH_MISSING))
+
+
+def _hub_checks(values: dict[str, Any], authelia: bool, problems: Problems) -> None:
+    hub = values["hub"]
+    users = hub["users"]
+    if values["password"] is not None:
+        problems.append(
+            (
+                "password",
+                "is not used when hub.enable is true; give each user's hash in [hub.users] "
+                "(`jupyter-service hash-password`) and remove `password`",
+            )
+        )
+    if not users:
+        problems.append(("hub.users", "must name at least one user when hub.enable is true"))
+    elif authelia and isinstance(users, dict):
+        problems.append(
+            (
+                "hub.users",
+                "with reverseProxy.authelia on, Authelia checks passwords: list the names, "
+                'such as users = ["alice", "bob"]',
+            )
+        )
+    elif not authelia and isinstance(users, list):
+        problems.append(
+            (
+                "hub.users",
+                'in password mode each user needs a hash: [hub.users] alice = "argon2:..." '
+                "(from `jupyter-service hash-password`); or turn on reverseProxy.authelia",
+            )
+        )
+    elif isinstance(users, dict):
+        for name, digest in users.items():
+            if isinstance(digest, str) and (why := check_password(digest)):
+                problems.append((join_key("hub.users", name), why))
+    for i, admin in enumerate(hub["admins"]):
+        if isinstance(admin, str) and admin not in users:
+            problems.append((f"hub.admins[{i}]", f"{admin!r} is not one of hub.users"))
+    if "%" in values["baseUrl"]:
+        problems.append(
+            (
+                "baseUrl",
+                "has a percent-escape; JupyterHub's user servers cannot reach a hub under one "
+                "(they ask for the decoded path and are redirected in a loop); use plain "
+                "characters, such as '/jupyter/'",
+            )
+        )
+    if not values["notebookDir"].startswith("~"):
+        problems.append(
+            (
+                "notebookDir",
+                "must start with '~/' when hub.enable is true: each user's server opens its own "
+                "dir in that user's home",
+            )
+        )
+    if hub["spawner"] == "local":
+        for key in ("memoryLimit", "cpuLimit"):
+            if hub[key] is not None:
+                problems.append(
+                    (
+                        f"hub.{key}",
+                        "is not enforced by the local spawner; remove it, or use "
+                        'spawner = "kubernetes"',
+                    )
+                )
 
 
 def parse_config(
@@ -227,9 +316,25 @@ def parse_config(
                 url=values["reverseProxy"]["authelia"]["url"],
             ),
         ),
+        hub=_hub_config(values["hub"]),
         source=source,
     )
     return config, []
+
+
+def _hub_config(hub: dict[str, Any]) -> HubConfig:
+    users = hub["users"]
+    return HubConfig(
+        enable=hub["enable"],
+        users=tuple(users),
+        passwords=dict(users) if isinstance(users, dict) else {},
+        admins=tuple(hub["admins"]),
+        spawner=hub["spawner"],
+        memoryLimit=hub["memoryLimit"],
+        cpuLimit=hub["cpuLimit"],
+        idleTimeout=hub["idleTimeout"],
+        image=hub["image"],
+    )
 
 
 def read_config_text(path: Path) -> str:

@@ -37,7 +37,8 @@ def runnable_problems(config: ServiceConfig) -> Problems:
     problems: Problems = []
     if not config.enable:
         problems.append(("enable", DISABLED))
-    notebook = notebook_dir_problem(config.notebook_path())
+    # In hub mode notebookDir is in each user's home, made by that user's server.
+    notebook = None if config.hub.enable else notebook_dir_problem(config.notebook_path())
     if notebook:
         problems.append(("notebookDir", notebook))
     return problems

@@ -23,7 +23,8 @@ DEFAULT_TOOLS_PATH = ["/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "
 
 @dataclass(frozen=True)
 class Opt:
-    """A leaf option. `kind` is one of: bool, int, string, list, table-of-strings."""
+    """A leaf option. `kind` is one of: bool, int, string, list, table-of-strings,
+    list-or-table (a list of strings, or a table of string values)."""
 
     kind: str
     default: Any
@@ -49,6 +50,7 @@ _KIND_WORDS = {
     "string": "a string",
     "list": "a list of strings",
     "table-of-strings": "a table of string values",
+    "list-or-table": "a list of strings or a table of string values",
 }
 
 
@@ -74,6 +76,8 @@ def _has_kind(kind: str, value: object) -> bool:
         return isinstance(value, list)
     if kind == "table-of-strings":
         return isinstance(value, dict)
+    if kind == "list-or-table":
+        return isinstance(value, list | dict)
     raise AssertionError(kind)
 
 
@@ -83,7 +87,7 @@ def _validate_leaf(path: str, opt: Opt, value: object, problems: Problems) -> ob
             (path, f"expected {_KIND_WORDS[opt.kind]}, got {_type_name(value)} {value!r}")
         )
         return opt.default
-    if opt.kind == "list":
+    if opt.kind == "list" or (opt.kind == "list-or-table" and isinstance(value, list)):
         assert isinstance(value, list)
         for i, item in enumerate(value):
             if not isinstance(item, str):
@@ -91,11 +95,13 @@ def _validate_leaf(path: str, opt: Opt, value: object, problems: Problems) -> ob
             elif opt.item_check and (why := opt.item_check(item)):
                 problems.append((f"{path}[{i}]", why))
         return list(value)
-    if opt.kind == "table-of-strings":
+    if opt.kind in ("table-of-strings", "list-or-table"):
         assert isinstance(value, dict)
         for key, item in value.items():
             if not isinstance(item, str):
                 problems.append((join_key(path, key), f"expected a string, got {_type_name(item)}"))
+            elif opt.item_check and (why := opt.item_check(key)):
+                problems.append((join_key(path, key), why))
         return dict(value)
     if opt.check and (why := opt.check(value)):
         problems.append((path, why))
@@ -278,6 +284,64 @@ REVERSE_PROXY = Table(
     "Reverse proxy with Authelia",
 )
 
+HUB = Table(
+    {
+        "enable": Opt("bool", False, "Serve JupyterHub: one JupyterLab per user", addition=True),
+        "users": Opt(
+            "list-or-table",
+            {},
+            "The users: name = argon2 hash (password mode), or a list of names (Authelia mode)",
+            item_check=checks.check_account,
+            addition=True,
+        ),
+        "admins": Opt(
+            "list",
+            [],
+            "Users who may list and stop servers through the hub",
+            item_check=checks.check_account,
+            addition=True,
+        ),
+        "spawner": Opt(
+            "string",
+            "local",
+            'Where users\' servers run: `"local"` (their accounts here) or `"kubernetes"` '
+            "(rendered by `hub-config --kubernetes`)",
+            check=checks.check_spawner,
+            addition=True,
+        ),
+        "memoryLimit": Opt(
+            "string",
+            None,
+            'Memory of each user\'s server, such as `"2G"` (kubernetes spawner)',
+            check=checks.check_memory_limit,
+            addition=True,
+        ),
+        "cpuLimit": Opt(
+            "string",
+            None,
+            'CPUs of each user\'s server, such as `"1.5"` (kubernetes spawner)',
+            check=checks.check_cpu_limit,
+            addition=True,
+        ),
+        "idleTimeout": Opt(
+            "int",
+            3600,
+            "Stop a user's server idle this many seconds (jupyterhub-idle-culler); 0 = never",
+            check=checks.check_idle_timeout,
+            addition=True,
+        ),
+        "image": Opt(
+            "string",
+            "jupyter-service-singleuser:latest",
+            "Single-user image name the Kubernetes rendering builds and uses",
+            check=checks.check_image,
+            addition=True,
+        ),
+    },
+    "Several users: JupyterHub with the same kernels",
+    addition=True,
+)
+
 ROOT = Table(
     {
         "enable": Opt("bool", False, "Enable Jupyter service"),
@@ -309,5 +373,6 @@ ROOT = Table(
         ),
         "extraKernels": EXTRA_KERNELS,
         "reverseProxy": REVERSE_PROXY,
+        "hub": HUB,
     }
 )

@@ -90,7 +90,12 @@ def _prepare_notebook_dir(config: ServiceConfig) -> Path:
 
 def prepare_runtime(config: ServiceConfig) -> Runtime:
     """Make what the server needs on disk: notebook dir, tools dir, terminal rc."""
-    notebook_dir = _prepare_notebook_dir(config)
+    return prepare_shared_runtime(config, str(_prepare_notebook_dir(config)))
+
+
+def prepare_shared_runtime(config: ServiceConfig, notebook_dir: str) -> Runtime:
+    """What every server of this config shares on disk: tools dir, terminal rc, lab settings
+    (the hub's users' servers too)."""
     entries = render_tools_dir(config.extraTools, config.extraToolsPath, config.enableVenvKernels)
     tools_dir: Path | None = None
     rc: Path | None = None
@@ -102,7 +107,7 @@ def prepare_runtime(config: ServiceConfig) -> Runtime:
             tmp.write_text(render_terminal_rc(str(tools_dir)))
             tmp.replace(rc)
     return Runtime(
-        notebook_dir=str(notebook_dir),
+        notebook_dir=notebook_dir,
         tools_dir=str(tools_dir) if tools_dir else None,
         terminal_rc=str(rc) if rc else None,
         # Through the `current` link: a switch or rollback shows in the running server.

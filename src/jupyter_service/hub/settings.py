@@ -1,0 +1,133 @@
+"""Render JupyterHub's settings and each user's server's settings. Pure: no disk, no
+processes."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from jupyter_service.config import ServiceConfig
+from jupyter_service.server.settings import Runtime, render_server_settings
+
+AUTHENTICATOR = "jupyter_service.hub.auth.ServiceAuthenticator"
+SPAWNER = "jupyter_service.hub.spawner.ServiceSpawner"
+DB_FILE = "jupyterhub.sqlite"
+COOKIE_SECRET_FILE = "jupyterhub_cookie_secret"
+PROXY_PID_FILE = "jupyterhub-proxy.pid"
+CULLER = "idle-culler"
+SPAWN_TIMEOUT = 180
+# What jupyterhub-idle-culler needs, and no more (its README's role).
+CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+# The server keys the hub's extension sets per user from the spawner's environment
+# (address, prefix, its OAuth identity): the single-user service's values would be wrong.
+HUB_OWNED_SERVER_KEYS = (
+    "ip",
+    "port",
+    "port_retries",
+    "base_url",
+    "allow_remote_access",
+    "local_hostnames",
+    "identity_provider_class",
+    "root_dir",
+)
+
+
+@dataclass(frozen=True)
+class HubRuntime:
+    """What the running hub adds to the config: its dirs, ports, programs and secrets."""
+
+    hub_dir: str
+    python: str
+    proxy_command: tuple[str, ...]
+    hub_port: int
+    proxy_api_port: int
+    # The users' servers' runtime: stable kernels, tools, terminal rc, lab settings.
+    server: Runtime
+    proxy_secret: str = ""
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def render_singleuser_settings(config: ServiceConfig, runtime: Runtime) -> dict[str, Any]:
+    """Each user's server: the single-user service's pins, less what the hub sets, with the
+    hub's extension; identical for every user (their home and prefix come from the hub)."""
+    # Rendered without a password: the hub, not the user's server, checks the users' ones.
+    unauthenticated = replace(config, password=None, hub=replace(config.hub, passwords={}))
+    settings = copy.deepcopy(render_server_settings(unauthenticated, runtime))
+    server = settings["ServerApp"]
+    for key in HUB_OWNED_SERVER_KEYS:
+        server.pop(key, None)
+    server["jpserver_extensions"] = {**server["jpserver_extensions"], "jupyterhub": True}
+    # The hub authenticates; the single-user login, token and proxy pins do not apply.
+    for section in ("PasswordIdentityProvider", "ProxyIdentityProvider"):
+        settings.pop(section, None)
+    return settings
+
+
+def render_hub_settings(config: ServiceConfig, runtime: HubRuntime) -> dict[str, Any]:
+    """JupyterHub's traitlets config, section by section."""
+    hub = config.hub
+    hub_dir = runtime.hub_dir
+    settings: dict[str, Any] = {
+        "JupyterHub": {
+            "ip": config.ip,
+            "port": config.port,
+            "base_url": config.baseUrl,
+            "hub_ip": "127.0.0.1",
+            "hub_port": runtime.hub_port,
+            "db_url": f"sqlite:///{hub_dir}/{DB_FILE}",
+            "cookie_secret_file": f"{hub_dir}/{COOKIE_SECRET_FILE}",
+            "pid_file": "",
+            "authenticator_class": AUTHENTICATOR,
+            "spawner_class": SPAWNER,
+            # Users' servers stop with the hub: `up` leaves nothing running behind it.
+            "cleanup_servers": True,
+            "cleanup_proxy": True,
+        },
+        "ConfigurableHTTPProxy": {
+            "command": list(runtime.proxy_command),
+            "api_url": f"http://127.0.0.1:{runtime.proxy_api_port}",
+            "pid_file": f"{hub_dir}/{PROXY_PID_FILE}",
+            "should_start": True,
+        },
+        "ServiceAuthenticator": {
+            "allowed_users": sorted(hub.users),
+            "admin_users": sorted(hub.admins),
+            "passwords": dict(hub.passwords),
+            "proxy_secret": runtime.proxy_secret,
+            # Authelia mode: the login page would only send people to /hub/login anyway.
+            "auto_login": bool(runtime.proxy_secret),
+        },
+        "ServiceSpawner": {
+            "cmd": [runtime.python, "-m", "jupyter_service.hub.singleuser"],
+            "notebook_dir": config.notebookDir,
+            "default_url": "/lab",
+            # JupyterHub's 60 s and 30 s fail spawns on a busy small machine.
+            "start_timeout": SPAWN_TIMEOUT,
+            "http_timeout": SPAWN_TIMEOUT,
+            "environment": dict(runtime.environment),
+            "singleuser_settings": render_singleuser_settings(config, runtime.server),
+        },
+    }
+    if hub.idleTimeout:
+        settings["JupyterHub"]["services"] = [
+            {
+                "name": CULLER,
+                "command": [
+                    runtime.python,
+                    "-m",
+                    "jupyterhub_idle_culler",
+                    f"--timeout={hub.idleTimeout}",
+                    f"--cull-every={render_cull_every(hub.idleTimeout)}",
+                ],
+            }
+        ]
+        settings["JupyterHub"]["load_roles"] = [
+            {"name": CULLER, "scopes": CULLER_SCOPES, "services": [CULLER]}
+        ]
+    return settings
+
+
+def render_cull_every(timeout: int) -> int:
+    """How often the culler looks: a tenth of the timeout, between 1 s and 5 minutes."""
+    return max(1, min(300, timeout // 10))

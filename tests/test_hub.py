@@ -1,0 +1,200 @@
+"""`up` with `[hub]`: a real JupyterHub, configurable-http-proxy and the local spawner, with
+two real system accounts made here (and removed after). One hub serves the module."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from .helpers import free_port
+from .hub_helpers import (
+    USERS,
+    Hub,
+    cookie_path,
+    deploy,
+    hub_head,
+    hub_login,
+    hub_xsrf,
+    iter_accounts,
+    login_response,
+    run_in_user_kernel,
+    start_hub,
+    start_server,
+    world_readable_tmp,
+)
+from .stable_fixtures import render_config
+
+pytestmark = pytest.mark.slow
+
+WHO = "import getpass, os; print(getpass.getuser(), os.getcwd())"
+
+
+@pytest.fixture(scope="module")
+def accounts() -> Iterator[None]:
+    yield from iter_accounts(list(USERS))
+
+
+@pytest.fixture(scope="module")
+def hub(accounts: None, locked: dict[str, Path]) -> Iterator[Hub]:
+    root = world_readable_tmp("jupyter-service-hub-")
+    port = free_port()
+    config = deploy(root, render_config(["iniconfig"], head=hub_head(port)), locked["a"])
+    running = start_hub(root, config, port)
+    try:
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def sessions(hub: Hub) -> dict[str, requests.Session]:
+    """alice and bob logged in, each with a running server."""
+    result = {}
+    for name in USERS:
+        session = hub_login(hub, name)
+        start_server(hub, session, name)
+        result[name] = session
+    return result
+
+
+def test_each_user_runs_the_stable_kernel_as_themselves_in_their_notebook_dir(
+    hub: Hub, sessions: dict[str, requests.Session]
+) -> None:
+    for name, session in sessions.items():
+        specs = session.get(hub.url(f"user/{name}/api/kernelspecs"), timeout=30).json()
+        assert "small" in specs["kernelspecs"], specs
+        assert specs["default"] == "small"
+        out = run_in_user_kernel(hub, session, name, WHO)
+        assert out.split() == [name, f"/home/{name}/notebooks"]
+
+
+def test_notebook_dir_is_made_by_the_user(hub: Hub, sessions: dict[str, requests.Session]) -> None:
+    for name in sessions:
+        notebooks = Path(f"/home/{name}/notebooks")
+        info = notebooks.stat()
+        assert notebooks.is_dir()
+        assert info.st_uid == __import__("pwd").getpwnam(name).pw_uid
+        assert Path(f"/home/{name}").stat().st_mode & 0o777 == 0o700
+
+
+def test_bob_gets_nothing_from_alices_server(
+    hub: Hub, sessions: dict[str, requests.Session]
+) -> None:
+    bob = sessions["bob"]
+    for path in ("api/contents", "api/kernels", "api/sessions", "lab"):
+        response = bob.get(hub.url(f"user/alice/{path}"), timeout=30)
+        assert response.status_code == 403, (path, response.status_code, response.text[-500:])
+    response = bob.post(
+        hub.url("user/alice/api/kernels"),
+        json={"name": "small"},
+        headers=hub_xsrf(bob, cookie_path("bob")),
+        timeout=30,
+    )
+    assert response.status_code == 403
+    # Nor through the hub's API: bob is no admin.
+    assert bob.get(hub.url("hub/api/users/alice"), timeout=30).status_code == 404
+    response = bob.delete(
+        hub.url("hub/api/users/alice/server"), headers=hub_xsrf(bob, cookie_path()), timeout=30
+    )
+    assert response.status_code in (403, 404)
+
+
+def test_bob_cannot_read_alices_files_from_his_kernel(
+    hub: Hub, sessions: dict[str, requests.Session]
+) -> None:
+    secret = Path("/home/alice/notebooks/secret.txt")
+    out = run_in_user_kernel(
+        hub, sessions["alice"], "alice", f"open({str(secret)!r}, 'w').write('s3cret'); print('ok')"
+    )
+    assert out.strip() == "ok"
+    code = (
+        "import os\n"
+        "for p in ('/home/alice', '/home/alice/notebooks', '/home/alice/notebooks/secret.txt'):\n"
+        "    try:\n"
+        "        print(os.listdir(p) if os.path.isdir(p) else open(p).read())\n"
+        "    except OSError as e:\n"
+        "        print(type(e).__name__)\n"
+    )
+    out = run_in_user_kernel(hub, sessions["bob"], "bob", code)
+    assert out.split() == ["PermissionError"] * 3
+
+
+def test_users_cannot_write_the_store_generations_or_hub_state(
+    hub: Hub, sessions: dict[str, requests.Session]
+) -> None:
+    state = Path(hub.env["JUPYTER_SERVICE_STATE_DIR"])
+    targets = [state / "current" / "kernels" / "small" / "kernel.json", state / "hub"]
+    code = (
+        "import os\n"
+        f"for p in {[str(t) for t in targets]!r}:\n"
+        "    print(os.access(p, os.W_OK), os.access(p, os.R_OK))\n"
+    )
+    out = run_in_user_kernel(hub, sessions["bob"], "bob", code)
+    assert out.split() == ["False", "True", "False", "False"]
+
+
+def test_hub_state_is_the_hubs_alone(hub: Hub) -> None:
+    hub_dir = Path(hub.env["JUPYTER_SERVICE_STATE_DIR"]) / "hub"
+    assert stat.S_IMODE(hub_dir.stat().st_mode) == 0o700
+    for name in ("jupyterhub.sqlite", "jupyterhub_cookie_secret"):
+        assert stat.S_IMODE((hub_dir / name).stat().st_mode) == 0o600, name
+
+
+def test_wrong_password_and_forged_remote_user_get_nothing(hub: Hub) -> None:
+    _, status = login_response(hub, "alice", USERS["bob"])
+    assert status == 403
+    _, status = login_response(hub, "carol", "anything")
+    assert status == 403
+    forged = {"Remote-User": "alice", "X-Jupyter-Service-Proxy": "guess"}
+    for path in ("hub/api/user", "user/alice/api/contents"):
+        response = requests.get(hub.url(path), headers=forged, timeout=30, allow_redirects=False)
+        assert response.status_code in (302, 403), (path, response.status_code)
+        if response.status_code == 302:
+            assert "/hub/login" in response.headers["Location"]
+    session = requests.Session()
+    session.get(hub.url("hub/login"), timeout=10)
+    response = session.post(
+        hub.url("hub/login"),
+        data={"username": "alice", **{"_xsrf": hub_xsrf(session, cookie_path())["X-XSRFToken"]}},
+        headers=forged,
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 403
+
+
+def test_admin_lists_servers_through_the_hub(
+    hub: Hub, sessions: dict[str, requests.Session]
+) -> None:
+    users = sessions["alice"].get(hub.url("hub/api/users"), timeout=30)
+    assert users.status_code == 200
+    assert {u["name"] for u in users.json()} == set(USERS)
+    assert sessions["bob"].get(hub.url("hub/api/users"), timeout=30).status_code == 403
+
+
+def test_venv_kernel_tier_is_each_users_own(
+    hub: Hub, sessions: dict[str, requests.Session]
+) -> None:
+    """A venv kernelspec in alice's data dir is listed by her server, not by bob's."""
+    code = (
+        "import json, os, sys\n"
+        "d = os.path.expanduser('~/.local/share/jupyter/kernels/mine')\n"
+        "os.makedirs(d, exist_ok=True)\n"
+        "json.dump({'argv': [sys.executable, '-m', 'ipykernel_launcher', '-f',"
+        " '{connection_file}'], 'display_name': 'Mine', 'language': 'python'},"
+        " open(os.path.join(d, 'kernel.json'), 'w'))\n"
+        "print('ok')\n"
+    )
+    assert run_in_user_kernel(hub, sessions["alice"], "alice", code).strip() == "ok"
+    alice = sessions["alice"].get(hub.url("user/alice/api/kernelspecs"), timeout=30).json()
+    bob = sessions["bob"].get(hub.url("user/bob/api/kernelspecs"), timeout=30).json()
+    assert "mine" in alice["kernelspecs"]
+    assert "mine" not in bob["kernelspecs"]
+    assert os.stat("/home/alice/.local/share/jupyter/kernels/mine").st_uid != 0
