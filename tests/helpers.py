@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +18,21 @@ import requests
 
 BASE_URL = "/a%40b/"
 PASSWORD = "correct horse battery staple"
+
+
+def shell_name(program: str) -> str:
+    """How a hint names our console script: bare when the shell finds this very one on the
+    PATH, else by its absolute path (the tests' venv is usually not on the PATH)."""
+    script = Path(os.path.abspath(sys.executable)).parent / program
+    found = shutil.which(program)
+    if found and os.path.samefile(found, script):
+        return program
+    return str(script)
+
+
+def service_cmd(*words: object) -> str:
+    """The `jupyter-service ...` command line a hint prints (pasteable)."""
+    return shlex.join([shell_name("jupyter-service"), *map(str, words)])
 
 
 def free_port() -> int:

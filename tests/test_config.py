@@ -11,7 +11,7 @@ from jupyter_service.cli import main
 from jupyter_service.config import parse_config
 from jupyter_service.config.schema import DEFAULT_TOOLS_PATH
 
-from .helpers import hash_password
+from .helpers import hash_password, service_cmd
 
 HASH = "argon2:$argon2id$v=19$m=10240,t=10,p=8$4XvOqzIPU/sWsC3LYqL4jQ$+58oZlS4ye9E8YQzuPrw8E6gCnvaGhnUeRjtd4qtmVI"
 
@@ -315,7 +315,8 @@ def test_five_mistakes_all_reported_nothing_written(
             "  extraKernels.python-base.extraPackages[0]: 'numpy>=' is not a PEP 508 requirement "
             "(Expected semicolon (after name with no version specifier) or end); "
             "allowed: for example 'requests' or 'pandas>=2.2'\n"
-            "hint: fix them, then run `jupyter-service check` again; nothing was changed on disk\n"
+            f"hint: fix them, then run `{service_cmd('check', '--config', config)}` again; "
+            "nothing was changed on disk\n"
         )
     assert snapshot(tmp_path) == before
     assert snapshot(Path(os.environ["HOME"])) == home_before

@@ -17,7 +17,7 @@ from jupyter_service.store.generations import write_generation
 from jupyter_service.venv_cli import main as venv_main
 from jupyter_service.venvs.layout import Layout
 
-from .helpers import BASE_URL, Service, free_port
+from .helpers import BASE_URL, Service, free_port, service_cmd, shell_name
 from .stable_fixtures import PASSWORD_HASH
 
 HEAD = f'enable = true\npassword = "{PASSWORD_HASH}"\n'
@@ -51,7 +51,7 @@ def by_check(doc: Any, check: str) -> dict[str, dict[str, Any]]:
     ],
 )
 def test_gpu_probe_answers(status: int, output: str, expected: str, fix: str | None) -> None:
-    result = read_gpu_probe(status, output)
+    result = read_gpu_probe(status, output, "jupyter-service rollback")
     assert result.status == expected
     assert (result.fix or "").split(" ")[0] == (fix or "").split(" ")[0]
 
@@ -103,9 +103,9 @@ def test_invalid_config_is_one_failed_check(
     assert f"fail  config            {config} has 3 problems\n" in out
     assert "  prot: unknown key; did you mean 'port'?\n" in out
     assert "  port: 70000 is out of range; allowed: an integer from 1 to 65535\n" in out
-    assert f"fix: jupyter-service check --config {config}\n" in out
+    assert f"fix: {service_cmd('check', '--config', config)}\n" in out
     assert "fail  auth              no password and no Authelia\n" in out
-    assert "fix: jupyter-service hash-password\n" in out
+    assert f"fix: {service_cmd('hash-password')}\n" in out
     assert "skip  port              the config is not valid\n" in out
     assert "skip  kernel            --no-kernels\n" in out
 
@@ -176,16 +176,16 @@ def test_kernels_stale_tools_and_free_port(
     assert kernels["echo"]["finding"] == "echo starts and answers `1+1` with 1+1"
     assert kernels["good"]["finding"] == "Python (good) starts and answers `1+1` with 2"
     assert kernels["gone"]["finding"] == f"Python (gone) has lost its venv {layout.venvs / 'gone'}"
-    assert kernels["gone"]["fix"] == "jupyter-venv-kernel delete gone"
+    assert kernels["gone"]["fix"] == f"{shell_name('jupyter-venv-kernel')} delete --yes gone"
     assert kernels["nopython"]["finding"].startswith("No Python does not start: ")
     assert "no-such-python" in kernels["nopython"]["finding"]
-    assert kernels["nopython"]["fix"] == "jupyter kernelspec remove nopython"
+    assert kernels["nopython"]["fix"] == f"{shell_name('jupyter')} kernelspec remove -f nopython"
     assert kernels["python-base"]["finding"] == "Python (base) starts and answers `1+1` with 2"
 
     stale = by_check(doc, "stale-kernelspec")
     assert list(stale) == ["gone"]
     assert stale["gone"]["status"] == "fail"
-    assert stale["gone"]["fix"] == "jupyter-venv-kernel delete gone"
+    assert stale["gone"]["fix"] == f"{shell_name('jupyter-venv-kernel')} delete --yes gone"
 
     tools = by_check(doc, "tools")
     assert tools["sh"] == {
@@ -201,7 +201,7 @@ def test_kernels_stale_tools_and_free_port(
     port_check = by_check(doc, "port")[""]
     assert port_check["status"] == "fail"
     assert port_check["finding"] == f"nothing listens on 127.0.0.1:{port}"
-    assert port_check["fix"] == f"jupyter-service up --config {config}"
+    assert port_check["fix"] == service_cmd("up", "--config", config)
 
     generation = by_check(doc, "generation")[""]
     assert generation["status"] == "ok"
@@ -234,7 +234,7 @@ def test_missing_tool_and_dangling_generation(
     assert (tool["status"], tool["fix"]) == ("fail", "apt-get install no-such-tool-3f9")
     generation = by_check(doc, "generation")[""]
     assert generation["status"] == "fail"
-    assert generation["fix"] == "jupyter-service rollback"
+    assert generation["fix"] == service_cmd("rollback")
 
 
 @pytest.mark.slow
@@ -280,7 +280,6 @@ def test_proxy_site_through_nginx(tmp_path: Path, capsys: pytest.CaptureFixture[
     proxy = by_check(doc, "proxy")[""]
     assert (proxy["status"], proxy["finding"]) == ("fail", "nginx -t rejects the site")
     assert any(str(missing) in line for line in proxy["details"]), proxy
-    assert proxy["fix"].endswith(
-        f"`jupyter-service proxy-config --config {config} --write "
-        "/etc/nginx/sites-enabled/jupyter-service.conf`"
-    )
+    site = "/etc/nginx/sites-enabled/jupyter-service.conf"
+    write = service_cmd("proxy-config", "--write", site, "--config", config)
+    assert proxy["fix"].endswith(f"`{write}`")

@@ -16,6 +16,8 @@ from jupyter_service.store.generations import (
 )
 from jupyter_service.store.switch import rollback
 
+from .helpers import service_cmd
+
 
 def test_each_generation_gets_a_new_number_and_becomes_current(service_environ: Path) -> None:
     state = service_environ
@@ -53,14 +55,14 @@ def test_nothing_yet(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert main(["rollback"]) == 1
     assert capsys.readouterr().err == (
-        "error: no generation before the current one\nhint: jupyter-service generations\n"
+        f"error: no generation before the current one\nhint: {service_cmd('generations')}\n"
     )
     assert main(["gc"]) == 0
     assert capsys.readouterr().out == "freed 0.0 MiB (0 store paths)\n"
     assert main(["gc", "--keep", "-1"]) == 1
     assert (
         capsys.readouterr().err
-        == "error: --keep must be 0 or more\nhint: jupyter-service gc --keep 5\n"
+        == f"error: --keep must be 0 or more\nhint: {service_cmd('gc', '--keep', 5)}\n"
     )
 
 
@@ -98,7 +100,7 @@ def test_run_warns_when_no_generation_serves_the_stable_kernels(
     assert main(["run", "--config", str(config)]) == 1
     assert capsys.readouterr().err.splitlines() == [
         "warning: no generation is current, so no stable kernel is served; "
-        f"run `jupyter-service switch --config {config}`",
+        f"run `{service_cmd('switch', '--config', config)}`",
         f"error: the service is disabled in {config} (enable = false)",
         "hint: set `enable = true` in the config",
     ]

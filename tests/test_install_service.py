@@ -21,9 +21,10 @@ import pytest
 
 from jupyter_service.cli import main
 from jupyter_service.config import ServiceConfig, parse_config
-from jupyter_service.service_install import find_service_executable
+from jupyter_service.hints import find_program
 from jupyter_service.service_unit import render_systemd_unit
 
+from .helpers import service_cmd
 from .test_config import PASSWORD_LINE
 
 CONFIG = Path("/etc/jupyter-service/config.toml")
@@ -156,13 +157,15 @@ def test_a_newline_cannot_inject_a_setting() -> None:
 def test_the_executable_is_the_console_script_beside_this_python() -> None:
     script = Path(os.path.abspath(sys.executable)).parent / "jupyter-service"
     assert script.is_file()  # the test venv has it
-    assert find_service_executable() == [str(script)]
+    assert find_program("jupyter-service") == [str(script)]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
 def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
     unit = tmp_path / "jupyter-service.service"
-    unit.write_text(render_systemd_unit(quick_start(), CONFIG, find_service_executable(), HOME))
+    unit.write_text(
+        render_systemd_unit(quick_start(), CONFIG, find_program("jupyter-service"), HOME)
+    )
     proc = subprocess.run(
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
     )
@@ -183,7 +186,7 @@ def test_print_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr()
     assert out.err == ""
     assert out.out == render_systemd_unit(
-        parsed_file(config), config, find_service_executable(), Path("/home/jupyter")
+        parsed_file(config), config, find_program("jupyter-service"), Path("/home/jupyter")
     )
     assert snapshot(tmp_path) == before
     assert not (tmp_path / "nb").exists()
@@ -203,7 +206,7 @@ def test_no_config_file_cannot_be_installed(capsys: pytest.CaptureFixture[str]) 
         "error: no config file: the embedded default serves whoever runs `up`, it cannot be "
         "installed as a service\n"
         "hint: write /etc/jupyter-service/config.toml (see the README's Quick start), then run "
-        "`jupyter-service check --config /etc/jupyter-service/config.toml`\n"
+        f"`{service_cmd('check', '--config', '/etc/jupyter-service/config.toml')}`\n"
     )
 
 
@@ -243,7 +246,7 @@ def test_not_root_is_refused_with_a_sudo_hint(
     finally:
         os.seteuid(0)
     assert status == 1
-    exe = " ".join(find_service_executable())
+    exe = " ".join(find_program("jupyter-service"))
     assert capsys.readouterr().err == (
         "error: install-service creates a system user and writes the systemd unit: run it as root\n"
         f"hint: sudo {exe} install-service --config {config}\n"
@@ -355,7 +358,9 @@ def test_install_creates_user_group_dirs_and_unit(
     unit = units / "jupyter-service.service"
     assert stat.S_IMODE(unit.stat().st_mode) == 0o644
     assert unit.stat().st_uid == 0
-    expected = render_systemd_unit(parsed_file(config), config, find_service_executable(), home)
+    expected = render_systemd_unit(
+        parsed_file(config), config, find_program("jupyter-service"), home
+    )
     assert unit.read_text() == expected
     assert f"WorkingDirectory={home}/notebooks/lab\n" in expected
     assert f"User={account}\nGroup={account}\n" in expected

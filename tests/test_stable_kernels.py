@@ -19,7 +19,7 @@ from jupyter_service.store.generations import current_number, list_generations
 from jupyter_service.store.interpreter import find_interpreter
 from jupyter_service.store.switch import switch
 
-from .helpers import execute
+from .helpers import execute, service_cmd
 from .stable_fixtures import (
     CONFIG_A,
     MISSING,
@@ -93,7 +93,7 @@ def test_lock_refuses_a_missing_interpreter_and_an_unknown_kernel(
     config.write_text(CONFIG_A)
     assert cli(capsys, "lock", "--upgrade", "nope", "--config", str(config))[2] == (
         f"error: no stable Python kernel named 'nope' in {config}\n"
-        "hint: jupyter-service lock --upgrade small\n"
+        f"hint: {service_cmd('lock', '--upgrade', 'small', '--config', config)}\n"
     )
     assert tree_bytes(project) == before
     # Where the lock cannot be written: a message, not a traceback.
@@ -236,7 +236,7 @@ def test_a_broken_config_change_fails_and_leaves_everything_as_it_was(
     assert err == (
         "error: the lock of stable kernel small does not satisfy the config: "
         f"the config asks for {MISSING} which the lock lacks\n"
-        f"hint: jupyter-service lock --config {config}\n"
+        f"hint: {service_cmd('lock', '--config', config)}\n"
     )
     code, out, err = cli(capsys, "lock", "--config", str(config))
     assert code == 1

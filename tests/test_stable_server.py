@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from .helpers import BASE_URL, PASSWORD, Service, free_port, hash_password, login, run_in_kernel
+from .helpers import (
+    BASE_URL,
+    PASSWORD,
+    Service,
+    free_port,
+    hash_password,
+    login,
+    run_in_kernel,
+    service_cmd,
+)
 from .stable_fixtures import CONFIG_B, cli, render_config
 
 pytestmark = pytest.mark.slow
@@ -111,5 +120,5 @@ def test_up_stops_on_a_lock_that_no_longer_matches_the_config(
     assert err == (
         "error: the lock of stable kernel small does not satisfy the config: "
         "the config asks for six which the lock lacks\n"
-        f"hint: jupyter-service lock --config {config}\n"
+        f"hint: {service_cmd('lock', '--config', config)}\n"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -25,12 +26,17 @@ class ServiceError(Exception):
 class ConfigError(ServiceError):
     """An invalid config: every problem at once, each with its key path."""
 
-    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, source: str, problems: list[tuple[str, str]], *, config: Path | None = None
+    ) -> None:
+        from jupyter_service.hints import service_hint
+
         count = len(problems)
         noun = "problem" if count == 1 else "problems"
+        check = service_hint("check", config=config)
         super().__init__(
             f"{source} has {count} {noun}",
-            hint="fix them, then run `jupyter-service check` again; nothing was changed on disk",
+            hint=f"fix them, then run `{check}` again; nothing was changed on disk",
         )
         self.source = source
         self.problems = problems

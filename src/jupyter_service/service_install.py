@@ -6,7 +6,6 @@ import grp
 import os
 import pwd
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,16 +21,6 @@ NOTEBOOK_DIR_MODE = 0o750
 SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 
 Say = Callable[[str], None]
-
-
-def find_service_executable() -> list[str]:
-    """The argv that starts jupyter-service: the console script beside this Python (not
-    resolved: a venv's python is a symlink out of it), else `python -m jupyter_service`."""
-    python = Path(os.path.abspath(sys.executable))
-    script = python.parent / "jupyter-service"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [str(python), "-m", "jupyter_service"]
 
 
 def find_user_home(user: str) -> Path:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from jupyter_service.hints import find_program
 from jupyter_service.proc import run_subprocess
 
 _PACKAGE_BIN_DIRS = ("/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/", "/usr/games/", "/usr/local/bin/")
@@ -64,17 +64,8 @@ def tool_problems(
     return problems
 
 
-def venv_kernel_command() -> list[str]:
-    """What `jupyter-venv-kernel` runs: the console script beside our interpreter when
-    installed; else the module."""
-    script = Path(sys.executable).parent / "jupyter-venv-kernel"
-    if _is_executable(script):
-        return [str(script)]
-    return [sys.executable, "-m", "jupyter_service.venv_cli"]
-
-
 def _venv_kernel_wrapper() -> str:
-    command = " ".join(f'"{part}"' for part in venv_kernel_command())
+    command = " ".join(f'"{part}"' for part in find_program("jupyter-venv-kernel"))
     return f'#!/bin/sh\nexec {command} "$@"\n'
 
 

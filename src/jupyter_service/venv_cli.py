@@ -91,6 +91,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_promote(args: argparse.Namespace) -> int:
     from jupyter_service import paths
+    from jupyter_service.store.switch import lock_hint, switch_hint
     from jupyter_service.venvs.manage import complete_venv
     from jupyter_service.venvs.promote import promote
 
@@ -107,10 +108,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
         print(f"Nothing new: {config} already lists what '{args.name}' has.")
         return 0
     sys.stdout.write(diff)
-    print(
-        f"Promoted into extraKernels.{args.to}; apply with `jupyter-service lock && "
-        "jupyter-service switch`."
-    )
+    state = paths.state_dir()
+    apply = f"{lock_hint(config, state)} && {switch_hint(config, state)}"
+    print(f"Promoted into extraKernels.{args.to}; apply with `{apply}`.")
     return 0
 
 

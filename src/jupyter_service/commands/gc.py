@@ -6,6 +6,7 @@ import argparse
 
 from jupyter_service import paths
 from jupyter_service.errors import ServiceError
+from jupyter_service.hints import service_hint
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +25,7 @@ def run_gc(args: argparse.Namespace) -> int:
     from jupyter_service.store.gc import collect_garbage
 
     if args.keep is not None and args.keep < 0:
-        raise ServiceError("--keep must be 0 or more", hint="jupyter-service gc --keep 5")
+        raise ServiceError("--keep must be 0 or more", hint=service_hint("gc", "--keep", "5"))
     result = collect_garbage(paths.state_dir(), args.keep)
     for number in result.removed_generations:
         print(f"removed generation {number}")

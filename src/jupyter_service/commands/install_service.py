@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 from pathlib import Path
 
 from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument
 from jupyter_service.errors import ServiceError
+from jupyter_service.hints import find_program, service_hint
 from jupyter_service.service_install import DEFAULT_UNIT_DIR
 
 
@@ -52,7 +52,6 @@ def run_install_service(args: argparse.Namespace) -> int:
         ensure_group,
         ensure_notebook_dir,
         ensure_user,
-        find_service_executable,
         find_user_home,
         reload_systemd,
         warn_unreadable_config,
@@ -66,16 +65,13 @@ def run_install_service(args: argparse.Namespace) -> int:
             "no config file: the embedded default serves whoever runs `up`, it cannot be "
             "installed as a service",
             hint=f"write {paths.SYSTEM_CONFIG} (see the README's Quick start), then run "
-            f"`jupyter-service check --config {paths.SYSTEM_CONFIG}`",
+            f"`{service_hint('check', config=paths.SYSTEM_CONFIG)}`",
         )
     config_path = Path(os.path.abspath(found))
     if not args.print_only and os.geteuid() != 0:
         raise ServiceError(
             "install-service creates a system user and writes the systemd unit: run it as root",
-            hint="sudo "
-            + shlex.join(
-                [*find_service_executable(), "install-service", "--config", str(config_path)]
-            ),
+            hint=service_hint("install-service", config=config_path, root=True),
         )
     config = load_config(config_path)
     if not config.enable:
@@ -85,7 +81,7 @@ def run_install_service(args: argparse.Namespace) -> int:
         )
     home = find_user_home(config.user)
     try:
-        unit = render_systemd_unit(config, config_path, find_service_executable(), home)
+        unit = render_systemd_unit(config, config_path, find_program("jupyter-service"), home)
     except ValueError as exc:
         raise ServiceError(f"cannot render the systemd unit: {exc}") from None
     if args.print_only:

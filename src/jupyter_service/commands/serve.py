@@ -80,13 +80,14 @@ def run_up(args: argparse.Namespace) -> int:
 
 def run_run(args: argparse.Namespace) -> int:
     from jupyter_service.store.generations import current_number
-    from jupyter_service.store.switch import stable_kernels
+    from jupyter_service.store.switch import stable_kernels, switch_hint
 
     config = resolve_config(args)
-    if stable_kernels(config) and current_number(paths.state_dir()) is None:
+    state = paths.state_dir()
+    if stable_kernels(config) and current_number(state) is None:
         _say(
             "warning: no generation is current, so no stable kernel is served; "
-            f"run `jupyter-service switch --config {config.source}`"
+            f"run `{switch_hint(config.source, state)}`"
         )
     _serve(config)
     return 0

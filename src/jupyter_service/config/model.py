@@ -354,5 +354,5 @@ def load_config(path: Path) -> ServiceConfig:
     """Read, validate and check against the host (extraTools); raise ConfigError listing all."""
     config, problems = parse_config(read_config_text(path), source=path, check_host=True)
     if problems or config is None:
-        raise ConfigError(str(path), problems)
+        raise ConfigError(str(path), problems, config=path)
     return config

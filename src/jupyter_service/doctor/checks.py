@@ -22,13 +22,14 @@ from jupyter_service.config.runnable import load_with_problems, runnable_problem
 from jupyter_service.doctor.kernels import check_generation, check_kernels, check_stale_kernelspecs
 from jupyter_service.doctor.result import CheckResult
 from jupyter_service.errors import ServiceError
+from jupyter_service.hints import find_program, service_hint
 from jupyter_service.proc import run_subprocess
 from jupyter_service.proxy.install import find_nginx, run_nginx_test
 from jupyter_service.proxy.nginx import render_nginx_site
 from jupyter_service.proxy.secret import SECRET_FILE
 from jupyter_service.service_unit import UNIT_NAME
 from jupyter_service.store.generations import current_generation
-from jupyter_service.tools import find_tool, venv_kernel_command
+from jupyter_service.tools import find_tool
 from jupyter_service.venvs.layout import Layout
 
 SERVICE_UNIT = UNIT_NAME.removesuffix(".service")
@@ -47,7 +48,7 @@ class LoadedConfig:
     config: ServiceConfig | None
     problems: list[tuple[str, str]]
     source: str  # the file, or "the embedded default config"
-    config_arg: str  # " --config F" for fixing commands, or ""
+    path: Path | None  # the file, for the fixing commands' --config
 
 
 def load_for_doctor(explicit: str | None) -> LoadedConfig:
@@ -57,13 +58,12 @@ def load_for_doctor(explicit: str | None) -> LoadedConfig:
     path = paths.find_config(explicit)
     if path is None:
         default = embedded_default(Path.cwd())
-        return LoadedConfig(default, runnable_problems(default), default.source_name, "")
-    arg = f" --config {path}"
+        return LoadedConfig(default, runnable_problems(default), default.source_name, None)
     try:
         config, problems = load_with_problems(path)
     except ServiceError as exc:
-        return LoadedConfig(None, [("", exc.message)], str(path), arg)
-    return LoadedConfig(config, problems, str(path), arg)
+        return LoadedConfig(None, [("", exc.message)], str(path), path)
+    return LoadedConfig(config, problems, str(path), path)
 
 
 def check_config(loaded: LoadedConfig) -> CheckResult:
@@ -74,7 +74,7 @@ def check_config(loaded: LoadedConfig) -> CheckResult:
             "config",
             "fail",
             f"{loaded.source} has {count} problem{'s' if count != 1 else ''}",
-            f"jupyter-service check{loaded.config_arg}",
+            service_hint("check", config=loaded.path),
             details=details,
         )
     return CheckResult("config", "ok", f"{loaded.source} is valid")
@@ -85,7 +85,7 @@ def check_auth(loaded: LoadedConfig) -> CheckResult:
     if config is None:
         if any(text == AUTH_MISSING for _, text in loaded.problems):
             return CheckResult(
-                "auth", "fail", "no password and no Authelia", "jupyter-service hash-password"
+                "auth", "fail", "no password and no Authelia", service_hint("hash-password")
             )
         return CheckResult("auth", "skip", "the config is not valid")
     finding = {
@@ -114,7 +114,7 @@ def check_service() -> CheckResult:
             "service",
             "warn",
             f"no {SERVICE_UNIT} unit is installed",
-            "jupyter-service install-service",
+            service_hint("install-service", root=True),
         )
     if state in ("inactive", "activating", "deactivating", "reloading"):
         return CheckResult(
@@ -147,7 +147,7 @@ def check_port(loaded: LoadedConfig) -> CheckResult:
             pass
     except OSError:
         return CheckResult(
-            "port", "fail", f"nothing listens on {where}", f"jupyter-service up{loaded.config_arg}"
+            "port", "fail", f"nothing listens on {where}", service_hint("up", config=loaded.path)
         )
     netloc = f"[{host}]:{config.port}" if ":" in host else f"{host}:{config.port}"
     url = f"http://{netloc}{config.baseUrl}api/status"
@@ -188,7 +188,9 @@ def check_proxy(loaded: LoadedConfig, state: Path) -> CheckResult:
             secret = (state / SECRET_FILE).read_text().strip()
         except OSError:
             secret = secrets.token_urlsafe(32)
-    write = f"jupyter-service proxy-config{loaded.config_arg} --write {SITE_PATH}"
+    write = service_hint(
+        "proxy-config", "--write", SITE_PATH, config=loaded.path, writes=[Path(SITE_PATH)]
+    )
     try:
         site = render_nginx_site(config, secret)
     except ValueError as exc:
@@ -240,7 +242,7 @@ def check_tools(loaded: LoadedConfig) -> list[CheckResult]:
 
 
 def _check_venv_kernel_tool() -> CheckResult:
-    command = venv_kernel_command()
+    command = find_program("jupyter-venv-kernel")
     name = "jupyter-venv-kernel"
     try:
         proc = run_subprocess([*command, "--help"], check=False)
@@ -260,15 +262,15 @@ def _check_venv_kernel_tool() -> CheckResult:
     )
 
 
-def read_gpu_probe(status: int, output: str) -> CheckResult:
-    """What python-base's answer to GPU_PROBE means. Pure."""
+def read_gpu_probe(status: int, output: str, rollback: str) -> CheckResult:
+    """What python-base's answer to GPU_PROBE means; `rollback` is the fixing command. Pure."""
     last = output.strip().splitlines()[-1] if output.strip() else ""
     if status != 0:
         return CheckResult(
             "gpu",
             "fail",
             f"importing torch in python-base fails: {last or f'exit status {status}'}",
-            "jupyter-service rollback",
+            rollback,
         )
     if last == "no torch":
         return CheckResult("gpu", "skip", "torch is not installed in python-base")
@@ -288,11 +290,12 @@ def check_gpu(state: Path) -> CheckResult:
     if entry is None:
         return CheckResult("gpu", "skip", "python-base is not in the current generation")
     python = Path(entry["store_path"]) / "bin" / "python"
+    rollback = service_hint("rollback", writes=[state])
     try:
         proc = run_subprocess([str(python), "-c", GPU_PROBE], check=False)
     except OSError as exc:
-        return read_gpu_probe(-1, f"{python}: {exc.strerror}")
-    return read_gpu_probe(proc.returncode, proc.stdout)
+        return read_gpu_probe(-1, f"{python}: {exc.strerror}", rollback)
+    return read_gpu_probe(proc.returncode, proc.stdout, rollback)
 
 
 def run_checks(explicit_config: str | None, *, kernels: bool = True) -> list[CheckResult]:

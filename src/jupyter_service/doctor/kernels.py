@@ -14,6 +14,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from jupyter_service.config import ServiceConfig
 from jupyter_service.doctor.result import CheckResult
+from jupyter_service.hints import render_hint, service_hint, venv_kernel_hint
 from jupyter_service.kernel_dirs import hides_service_python
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.store.generations import CURRENT, current_kernels_dir
@@ -46,14 +47,14 @@ def _tier(spec: dict[str, Any]) -> str:
     return tier if isinstance(tier, str) else ""
 
 
-def kernel_fix(name: str, spec: dict[str, Any]) -> str:
+def kernel_fix(name: str, spec: dict[str, Any], state: Path) -> str:
     """The command that gets a broken kernel out of the list, by who made it."""
     tier = _tier(spec)
     if tier == "experimental":
-        return f"jupyter-venv-kernel delete {name}"
+        return venv_kernel_hint("delete", "--yes", name)
     if tier == "stable":
-        return "jupyter-service rollback"
-    return f"jupyter kernelspec remove {name}"
+        return service_hint("rollback", writes=[state])
+    return render_hint("jupyter", "kernelspec", "remove", "-f", name)
 
 
 async def _execute(km: AsyncKernelManager, timeout: float, log: IO[bytes]) -> str:
@@ -85,9 +86,9 @@ class KernelAnswerError(Exception):
 
 
 async def _check_kernel(
-    ksm: ServiceKernelSpecManager, name: str, spec: dict[str, Any], timeout: float
+    ksm: ServiceKernelSpecManager, name: str, spec: dict[str, Any], state: Path, timeout: float
 ) -> CheckResult:
-    fix = kernel_fix(name, spec)
+    fix = kernel_fix(name, spec, state)
     display = spec.get("display_name", name)
     venv = venv_of(spec)
     if venv and not os.path.isdir(venv):
@@ -121,13 +122,16 @@ def _tail(log: IO[bytes], lines: int = 5) -> tuple[str, ...]:
 
 
 async def _check_all(
-    ksm: ServiceKernelSpecManager, specs: dict[str, dict[str, Any]], timeout: float
+    ksm: ServiceKernelSpecManager,
+    specs: dict[str, dict[str, Any]],
+    state: Path,
+    timeout: float,
 ) -> list[CheckResult]:
     gate = asyncio.Semaphore(PARALLEL)
 
     async def one(name: str) -> CheckResult:
         async with gate:
-            return await _check_kernel(ksm, name, specs[name], timeout)
+            return await _check_kernel(ksm, name, specs[name], state, timeout)
 
     return list(await asyncio.gather(*(one(name) for name in specs)))
 
@@ -144,10 +148,10 @@ def check_kernels(
                 "kernel",
                 "fail",
                 "no kernel is registered",
-                "jupyter-venv-kernel create NAME",
+                venv_kernel_hint("create", "my-experiment"),
             )
         ]
-    return asyncio.run(_check_all(ksm, specs, timeout))
+    return asyncio.run(_check_all(ksm, specs, state, timeout))
 
 
 def check_stale_kernelspecs(layout: Layout) -> list[CheckResult]:
@@ -160,7 +164,7 @@ def check_stale_kernelspecs(layout: Layout) -> list[CheckResult]:
             "stale-kernelspec",
             "fail",
             f"kernelspec {layout.kernels / v.name} points at {v.path}, which is gone",
-            f"jupyter-venv-kernel delete {v.name}",
+            venv_kernel_hint("delete", "--yes", v.name),
             v.name,
         )
         for v in stale
@@ -173,12 +177,13 @@ def check_generation(config: ServiceConfig | None, state: Path) -> CheckResult:
     wants_stable = config is not None and any(k.enable for k in config.pythonKernels)
     if link.is_symlink() and not link.exists():
         finding = f"{link} points at {os.readlink(link)}, which is gone"
-        return CheckResult("generation", "fail", finding, "jupyter-service rollback")
+        fix = service_hint("rollback", writes=[state])
+        return CheckResult("generation", "fail", finding, fix)
     if not link.exists():
         if wants_stable:
             assert config is not None
-            where = f" --config {config.source}" if config.source else ""
             finding = "the config has stable kernels but no generation is current"
-            return CheckResult("generation", "fail", finding, f"jupyter-service switch{where}")
+            fix = service_hint("switch", config=config.source, writes=[state])
+            return CheckResult("generation", "fail", finding, fix)
         return CheckResult("generation", "skip", "no stable kernels and no generation")
     return CheckResult("generation", "ok", f"{link} -> {os.readlink(link)}")

@@ -10,6 +10,7 @@ from typing import Any
 
 from jupyter_service.config import PythonKernel, ServiceConfig
 from jupyter_service.errors import ServiceError
+from jupyter_service.hints import service_hint
 from jupyter_service.store import build, generations, lock
 from jupyter_service.store.interpreter import Interpreter, find_interpreter
 from jupyter_service.store.kernelspec import display_name
@@ -48,8 +49,19 @@ def _config_path(config: ServiceConfig) -> Path:
     return config.source
 
 
-def lock_hint(config: ServiceConfig) -> str:
-    return f"jupyter-service lock --config {config.source}" if config.source else ""
+def lock_hint(config: Path, state: Path, *options: str) -> str:
+    """`jupyter-service lock [options] --config ABS`, with sudo where the lock dir or the
+    state dir is not ours to write."""
+    return service_hint("lock", *options, config=config, writes=[lock.lock_root(config), state])
+
+
+def switch_hint(config: Path | None, state: Path) -> str:
+    """`jupyter-service switch [--config ABS]`, with sudo where the state dir is not ours."""
+    return service_hint("switch", config=config, writes=[state])
+
+
+def generations_hint() -> str:
+    return service_hint("generations")
 
 
 def _interpreters(kernels: list[PythonKernel]) -> dict[str, Interpreter]:
@@ -79,7 +91,7 @@ def lock_kernels(
     if isinstance(upgrade, str) and upgrade not in names:
         raise ServiceError(
             f"no stable Python kernel named {upgrade!r} in {path}",
-            hint="jupyter-service lock --upgrade " + (names[0] if names else "python-base"),
+            hint=lock_hint(path, state, "--upgrade", names[0] if names else "python-base"),
         )
     root = lock.lock_root(path)
     interpreters = _interpreters(kernels)
@@ -129,7 +141,9 @@ def plan_kernels(config: ServiceConfig, state: Path) -> list[KernelPlan]:
     plans = []
     for kernel in kernels:
         interpreter = interpreters[kernel.pythonPackage]
-        lock_dir = lock.check_lock(kernel, interpreter, root, lock_hint(config))
+        lock_dir = lock.check_lock(
+            kernel, interpreter, root, lock_hint(_config_path(config), state)
+        )
         sha = build.file_sha256(lock_dir / lock.LOCK_FILE)
         key = build.store_hash(kernel.name, sha, interpreter)
         path = build.store_dir(state) / f"{key}-{kernel.name}"
@@ -173,8 +187,11 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
         return SwitchResult(generation, True, built)
 
 
-def rollback(state: Path, number: int | None = None) -> generations.Generation:
-    """Make generation `number` current, by default the one before the current one."""
+def rollback(
+    state: Path, number: int | None = None, *, config: Path | None = None
+) -> generations.Generation:
+    """Make generation `number` current, by default the one before the current one.
+    `config`, where one was given, goes into the hints."""
     with generations.state_lock(state):
         current = generations.current_number(state)
         known = {g.number: g for g in generations.list_generations(state)}
@@ -184,11 +201,11 @@ def rollback(state: Path, number: int | None = None) -> generations.Generation:
                 raise ServiceError(
                     "no generation before the current one"
                     + (f" ({current})" if current is not None else ""),
-                    hint="jupyter-service generations",
+                    hint=generations_hint(),
                 )
             number = max(earlier)
         if number not in known:
-            raise ServiceError(f"no generation {number}", hint="jupyter-service generations")
+            raise ServiceError(f"no generation {number}", hint=generations_hint())
         missing = [
             name
             for name, entry in known[number].kernels.items()
@@ -198,7 +215,7 @@ def rollback(state: Path, number: int | None = None) -> generations.Generation:
             raise ServiceError(
                 f"generation {number} cannot be restored: the store paths of "
                 f"{', '.join(missing)} were removed",
-                hint="jupyter-service switch",
+                hint=switch_hint(config, state),
             )
         generations.set_current(state, number)
         return known[number]
