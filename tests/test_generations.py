@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -46,13 +47,23 @@ def test_rollback_gc_and_numbers_never_reused(
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["1", "4"]
     assert lines[1].endswith("-   (current)")
+    assert main(["generations", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["number"], r["kernels"], r["current"]) for r in rows] == [
+        (1, [], False),
+        (4, [], True),
+    ]
+    assert all(r["created"] for r in rows)
 
 
 def test_nothing_yet(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generations"]) == 0
     assert (
-        capsys.readouterr().out == "no generations yet; `jupyter-service switch` writes the first\n"
+        capsys.readouterr().out
+        == f"no generations yet; `{service_cmd('switch')}` writes the first\n"
     )
+    assert main(["generations", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
     assert main(["rollback"]) == 1
     assert capsys.readouterr().err == (
         f"error: no generation before the current one\nhint: {service_cmd('generations')}\n"

@@ -249,7 +249,7 @@ def test_not_root_is_refused_with_a_sudo_hint(
     exe = " ".join(find_program("jupyter-service"))
     assert capsys.readouterr().err == (
         "error: install-service creates a system user and writes the systemd unit: run it as root\n"
-        f"hint: sudo {exe} install-service --config {config}\n"
+        f"hint: sudo {exe} install-service --unit-dir {tmp_path} --config {config}\n"
     )
     assert snapshot(tmp_path) == before
 

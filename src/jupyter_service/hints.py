@@ -43,18 +43,24 @@ def _found_on_path(name: str, argv: Sequence[str]) -> bool:
         return False
 
 
-def _nearest_existing(path: Path) -> Path:
+def _writable(path: Path) -> bool:
+    """Whether `path`, or the nearest dir above it that exists, may be written here."""
     for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
-    return Path("/")
+        try:
+            candidate.lstat()
+        except FileNotFoundError:
+            continue
+        except OSError:  # a dir above it we may not search
+            return False
+        return os.access(candidate, os.W_OK, effective_ids=os.access in os.supports_effective_ids)
+    return False
 
 
 def needs_root(writes: Sequence[Path]) -> bool:
     """Whether writing `writes` (files or dirs, existing or to be made) needs root here."""
     if os.geteuid() == 0:
         return False
-    return any(not os.access(_nearest_existing(Path(p)), os.W_OK) for p in writes)
+    return not all(_writable(Path(os.path.abspath(p))) for p in writes)
 
 
 def render_hint(

@@ -1,4 +1,4 @@
-"""What several commands share: finding and loading the config."""
+"""What several commands share: finding and loading the config, the common options."""
 
 from __future__ import annotations
 
@@ -21,11 +21,20 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def config_path(args: argparse.Namespace) -> Path | None:
+    """The config file that --config, the environment or the system names (None: none)."""
+    return paths.find_config(args.config)
+
+
 def resolve_config(args: argparse.Namespace) -> ServiceConfig:
     """Load the config that --config, the environment or the system names; else the default."""
     from jupyter_service.config import embedded_default, load_config
 
-    path = paths.find_config(args.config)
+    path = config_path(args)
     if path is None:
         return embedded_default(Path.cwd())
     return load_config(path)

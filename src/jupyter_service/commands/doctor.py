@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jupyter_service.commands.common import add_config_argument
+from jupyter_service.commands.common import add_config_argument, add_json_argument
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "Run it as the service's user: venv kernels are per user.",
     )
     add_config_argument(parser)
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_argument(parser)
     parser.add_argument(
         "--no-kernels", action="store_true", help="do not start the kernels (faster)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from jupyter_service import paths
+from jupyter_service.commands.common import add_config_argument, config_path
 from jupyter_service.errors import ServiceError
 from jupyter_service.hints import service_hint
 
@@ -18,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "kernel uses is never removed.",
     )
     parser.add_argument("--keep", type=int, metavar="N", help="keep only the N newest generations")
+    add_config_argument(parser)
     parser.set_defaults(handler=run_gc)
 
 
@@ -25,7 +27,10 @@ def run_gc(args: argparse.Namespace) -> int:
     from jupyter_service.store.gc import collect_garbage
 
     if args.keep is not None and args.keep < 0:
-        raise ServiceError("--keep must be 0 or more", hint=service_hint("gc", "--keep", "5"))
+        raise ServiceError(
+            "--keep must be 0 or more",
+            hint=service_hint("gc", "--keep", "5", config=config_path(args)),
+        )
     result = collect_garbage(paths.state_dir(), args.keep)
     for number in result.removed_generations:
         print(f"removed generation {number}")

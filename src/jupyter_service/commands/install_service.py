@@ -45,6 +45,13 @@ def _say(text: str) -> None:
     print(text)
 
 
+def _unit_dir_option(args: argparse.Namespace) -> list[str]:
+    """--unit-dir as given, for a hint to repeat (absolute: the hint may be run elsewhere)."""
+    if Path(args.unit_dir) == DEFAULT_UNIT_DIR:
+        return []
+    return ["--unit-dir", os.path.abspath(args.unit_dir)]
+
+
 def run_install_service(args: argparse.Namespace) -> int:
     from jupyter_service.config import load_config
     from jupyter_service.service_install import (
@@ -71,7 +78,9 @@ def run_install_service(args: argparse.Namespace) -> int:
     if not args.print_only and os.geteuid() != 0:
         raise ServiceError(
             "install-service creates a system user and writes the systemd unit: run it as root",
-            hint=service_hint("install-service", config=config_path, root=True),
+            hint=service_hint(
+                "install-service", *_unit_dir_option(args), config=config_path, root=True
+            ),
         )
     config = load_config(config_path)
     if not config.enable:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jupyter_service import paths
-from jupyter_service.commands.common import add_config_argument, resolve_config
+from jupyter_service.commands.common import add_config_argument, add_json_argument, resolve_config
 
 if TYPE_CHECKING:
     from jupyter_service.config import ServiceConfig
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "kernelspecs. Persist these when / is wiped at boot.",
     )
     add_config_argument(parser)
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_argument(parser)
     parser.set_defaults(handler=run_paths)
 
 

@@ -60,8 +60,8 @@ def switch_hint(config: Path | None, state: Path) -> str:
     return service_hint("switch", config=config, writes=[state])
 
 
-def generations_hint() -> str:
-    return service_hint("generations")
+def generations_hint(config: Path | None) -> str:
+    return service_hint("generations", config=config)
 
 
 def _interpreters(kernels: list[PythonKernel]) -> dict[str, Interpreter]:
@@ -201,11 +201,11 @@ def rollback(
                 raise ServiceError(
                     "no generation before the current one"
                     + (f" ({current})" if current is not None else ""),
-                    hint=generations_hint(),
+                    hint=generations_hint(config),
                 )
             number = max(earlier)
         if number not in known:
-            raise ServiceError(f"no generation {number}", hint=generations_hint())
+            raise ServiceError(f"no generation {number}", hint=generations_hint(config))
         missing = [
             name
             for name, entry in known[number].kernels.items()
