@@ -399,6 +399,12 @@ def test_websockets_need_auth_and_our_origin(service: Service, session: requests
             ws = websocket.create_connection(base + path, cookie=cookie, origin=ours, timeout=30)
             assert ws.getstatus() == 101
             ws.close()
+        # The language-server websocket, which jupyter_server's start-up check cannot see
+        # is authenticated (the log says it is: see the next test).
+        for kwargs in ({}, {"origin": ours}):
+            with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+                websocket.create_connection(base + "lsp/ws/pylsp", timeout=30, **kwargs)
+            assert refused.value.status_code == 403
     finally:
         session.delete(
             service.url(f"api/kernels/{kernel}"), headers=xsrf_headers(session), timeout=30
@@ -406,3 +412,21 @@ def test_websockets_need_auth_and_our_origin(service: Service, session: requests
         session.delete(
             service.url(f"api/terminals/{terminal}"), headers=xsrf_headers(session), timeout=30
         )
+
+
+def test_startup_log_tells_the_truth(service: Service, session: requests.Session) -> None:
+    """No confirmation Ctrl-C does not ask for; no auth warning about websockets that are
+    authenticated (the test above opens them without a login): one true line each instead."""
+    run_in_kernel(service, session, "1+1")
+    log = service.output()
+    assert "twice to skip confirmation" not in log
+    assert "JupyterServerAuthWarning" not in log
+    assert (
+        "Ctrl-C or SIGTERM stops the server and shuts its kernels down, without confirmation."
+        in log
+    )
+    for pattern in (
+        r"terminal websocket \S*/terminals/websocket/\S*: authenticated \(",
+        r"language-server websocket \S*/lsp/ws/\S*: authenticated \(",
+    ):
+        assert len(re.findall(pattern, log)) == 1, log

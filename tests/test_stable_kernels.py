@@ -337,12 +337,12 @@ def test_rollback_and_gc_keep_what_generations_and_running_kernels_use(
         and kernelspec(state)["metadata"]["jupyter_service"]["generation"] == 1
     )  # type: ignore[index]
     assert cli(capsys, "rollback")[2] == (
-        "error: no generation before the current one (1)\nhint: jupyter-service generations\n"
+        f"error: no generation before the current one (1)\nhint: {service_cmd('generations')}\n"
     )
     assert cli(capsys, "rollback", "2") == (0, "rolled back to generation 2: small\n", "")
     assert (
         cli(capsys, "rollback", "9")[2]
-        == "error: no generation 9\nhint: jupyter-service generations\n"
+        == f"error: no generation 9\nhint: {service_cmd('generations')}\n"
     )
     assert cli(capsys, "gc") == (0, "freed 0.0 MiB (0 store paths)\n", "")
 

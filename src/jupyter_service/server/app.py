@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import re
 import signal
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,8 @@ class ServiceServerApp(ServerApp):
     """ServerApp whose Ctrl-C stops at once, kernels shut down, as JupyterHub configures it.
 
     Jupyter asks for confirmation on a terminal and, without one, lets KeyboardInterrupt
-    skip the kernel shutdown; a service does neither.
+    skip the kernel shutdown; a service does neither. Its start-up log says so, and says
+    the truth about the websockets jupyter_server cannot see are authenticated.
     """
 
     def init_signal(self) -> None:
@@ -58,6 +62,65 @@ class ServiceServerApp(ServerApp):
         finally:
             if getattr(self, "io_loop", None):
                 self.io_loop.stop()
+
+    def init_logging(self) -> None:
+        super().init_logging()
+        self.log.addFilter(startup_log_filter)
+
+    def load_server_extensions(self) -> None:
+        with warnings.catch_warnings(record=True) as caught:
+            super().load_server_extensions()
+        for warning in caught:
+            explained = explain_auth_warning(
+                str(warning.message), self.allow_unauthenticated_access
+            )
+            if explained is None:
+                warnings.showwarning(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+                continue
+            for line in explained:
+                self.log.info(line)
+
+
+# jupyter_server's own line; our Ctrl-C and SIGTERM stop at once.
+CONTROL_C_LINE = (
+    "Use Control-C to stop this server and shut down all kernels (twice to skip confirmation)."
+)
+STOP_LINE = "Ctrl-C or SIGTERM stops the server and shuts its kernels down, without confirmation."
+# Websocket handlers that jupyter_server lists as undecorated although its JupyterHandler
+# authenticates every request (a 403 without a user) when allow_unauthenticated_access is
+# off; tests/test_server.py opens each without a login and gets the 403.
+AUTHENTICATED_WEBSOCKETS = {
+    "TermSocket": "terminal websocket",
+    "LanguageServerWebSocketHandler": "language-server websocket",
+}
+_UNDECORATED = re.compile(r"- (?P<method>[A-Z]+) of (?P<handler>\w+) registered for (?P<path>.+)")
+
+
+def explain_auth_warning(message: str, allow_unauthenticated: bool) -> list[str] | None:
+    """For a JupyterServerAuthWarning about only the websockets we know are authenticated,
+    one true line each; else None (the warning stands). Pure."""
+    head, *endpoints = message.splitlines()
+    if allow_unauthenticated or not head.startswith("Extension endpoints without") or not endpoints:
+        return None
+    lines = []
+    for endpoint in endpoints:
+        match = _UNDECORATED.fullmatch(endpoint.strip())
+        if match is None or match["handler"] not in AUTHENTICATED_WEBSOCKETS:
+            return None
+        lines.append(
+            f"{AUTHENTICATED_WEBSOCKETS[match['handler']]} {match['path']}: authenticated "
+            "(no login, no connection: allow_unauthenticated_access is off)"
+        )
+    return lines
+
+
+def startup_log_filter(record: logging.LogRecord) -> bool:
+    """Replace jupyter_server's "twice to skip confirmation" with what Ctrl-C does here."""
+    if record.msg == CONTROL_C_LINE:
+        record.msg, record.args = STOP_LINE, ()
+    return True
 
 
 def check_runnable(config: ServiceConfig) -> None:
