@@ -430,3 +430,17 @@ def test_startup_log_tells_the_truth(service: Service, session: requests.Session
         r"language-server websocket \S*/lsp/ws/\S*: authenticated \(",
     ):
         assert len(re.findall(pattern, log)) == 1, log
+    # The banner: what is served, from where, how one gets in.
+    banner = [
+        line.split("] jupyter-service ", 1)[1]
+        for line in log.splitlines()
+        if "] jupyter-service " in line
+    ]
+    assert banner == [
+        f"config: {service.root / 'config.toml'}",
+        f"state dir: {service.root / 'state'}",
+        "generation: none (no stable kernels are served)",
+        "auth: password (argon2 hash from the config)",
+        f"public URL: http://{DOMAIN}{BASE_URL}",
+        f"serving at: http://127.0.0.1:{service.port}{BASE_URL}lab",
+    ], log

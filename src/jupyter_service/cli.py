@@ -23,6 +23,7 @@ from jupyter_service.commands import (
     serve,
     switch,
 )
+from jupyter_service.commands.common import add_config_argument, add_json_argument
 from jupyter_service.errors import run_handler
 
 COMMANDS = (
@@ -51,10 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show tracebacks and debug logs"
     )
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    # Also before the command (`jupyter-service --config F check`): the same option.
+    add_config_argument(parser)
+    add_json_argument(parser)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for module in COMMANDS:
         module.register(subparsers)
     return parser
+
+
+def _command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return commands.choices[name]  # type: ignore[no-any-return]
+
+
+def _settle_common_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--config and --json, given before or after the command, mean the same; a command
+    that has no such option refuses it in either place."""
+    command = _command_parser(parser, args.command)
+    for option, dest, default in (("--config", "config", None), ("--json", "json", False)):
+        if not hasattr(args, dest):
+            setattr(args, dest, default)
+        elif option not in command._option_string_actions:
+            command.error(f"{option} is not an option of {args.command}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
+    _settle_common_options(parser, args)
     if args.verbose:
         import logging
 

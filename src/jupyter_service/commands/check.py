@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from jupyter_service import paths
-from jupyter_service.commands.common import add_config_argument
+from jupyter_service.commands.common import add_config_argument, add_json_argument
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,13 +20,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "Exit 0 when clean, 1 otherwise. Writes nothing.",
     )
     add_config_argument(parser)
+    add_json_argument(parser)
     parser.set_defaults(handler=run_check)
 
 
 def run_check(args: argparse.Namespace) -> int:
     from jupyter_service.config import embedded_default
     from jupyter_service.config.runnable import load_with_problems, runnable_problems
-    from jupyter_service.errors import ConfigError
 
     # What `up` would refuse, `check` refuses too; `doctor` reports the same problems.
     path = paths.find_config(args.config)
@@ -35,13 +36,28 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         found, problems = load_with_problems(path)
         if found is None or problems:
-            raise ConfigError(str(path), problems)
+            return _refuse(args, str(path), problems, path)
         config = found
     if problems:
-        raise ConfigError(config.source_name, problems)
+        return _refuse(args, config.source_name, problems, config.source)
     kernels = [k.name for k in config.pythonKernels if k.enable]
     if config.ihaskell.enable:
         kernels.append("ihaskell")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "config": config.source_name,
+                    "valid": True,
+                    "auth": config.auth_mode,
+                    "stable_kernels": kernels,
+                    "venv_kernels": config.enableVenvKernels,
+                    "problems": [],
+                },
+                indent=1,
+            )
+        )
+        return 0
     print(
         f"ok: {config.source_name} is valid "
         f"(auth: {config.auth_mode}; stable kernels: {', '.join(kernels) or 'none'}; "
@@ -49,3 +65,16 @@ def run_check(args: argparse.Namespace) -> int:
         file=sys.stdout,
     )
     return 0
+
+
+def _refuse(
+    args: argparse.Namespace, source: str, problems: list[tuple[str, str]], path: Path | None
+) -> int:
+    """Every problem: as JSON on stdout with --json, else the usual error (exit 1 both)."""
+    from jupyter_service.errors import ConfigError
+
+    if not args.json:
+        raise ConfigError(source, problems, config=path)
+    rows = [{"key": key, "problem": text} for key, text in problems]
+    print(json.dumps({"config": source, "valid": False, "problems": rows}, indent=1))
+    return 1

@@ -16,13 +16,16 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
+        default=argparse.SUPPRESS,  # set once in cli.main, wherever it was given
         help="config file (default: $JUPYTER_SERVICE_CONFIG, else "
         "/etc/jupyter-service/config.toml, else the embedded default)",
     )
 
 
 def add_json_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
 
 
 def config_path(args: argparse.Namespace) -> Path | None:

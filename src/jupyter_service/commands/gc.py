@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from jupyter_service import paths
-from jupyter_service.commands.common import add_config_argument, config_path
+from jupyter_service.commands.common import add_config_argument, add_json_argument, config_path
 from jupyter_service.errors import ServiceError
 from jupyter_service.hints import service_hint
 
@@ -20,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--keep", type=int, metavar="N", help="keep only the N newest generations")
     add_config_argument(parser)
+    add_json_argument(parser)
     parser.set_defaults(handler=run_gc)
 
 
@@ -32,6 +34,15 @@ def run_gc(args: argparse.Namespace) -> int:
             hint=service_hint("gc", "--keep", "5", config=config_path(args)),
         )
     result = collect_garbage(paths.state_dir(), args.keep)
+    if args.json:
+        doc = {
+            "removed_generations": result.removed_generations,
+            "removed_paths": [str(p) for p in result.removed_paths],
+            "kept_in_use": {str(p): pids for p, pids in result.in_use.items()},
+            "freed_bytes": result.freed_bytes,
+        }
+        print(json.dumps(doc, indent=1))
+        return 0
     for number in result.removed_generations:
         print(f"removed generation {number}")
     for path in result.removed_paths:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.serverapp import ServerApp
-from traitlets import default
+from traitlets import List, Unicode, default
 from traitlets.config import Config
 
 from jupyter_service import paths
@@ -62,6 +62,16 @@ class ServiceServerApp(ServerApp):
         finally:
             if getattr(self, "io_loop", None):
                 self.io_loop.stop()
+
+    banner = List(Unicode(), help="What `up` and `run` serve, logged once listening.").tag(
+        config=True
+    )
+
+    def start_app(self) -> None:
+        super().start_app()
+        for line in self.banner:
+            self.log.info("jupyter-service %s", line)
+        self.log.info("jupyter-service serving at: %s", self.display_url)
 
     def init_logging(self) -> None:
         super().init_logging()
@@ -203,6 +213,16 @@ def write_lab_settings(state: Path) -> Path:
     return target
 
 
+def _banner(config: ServiceConfig, state: Path) -> list[str]:
+    from jupyter_service.server.banner import render_banner
+    from jupyter_service.store.generations import current_generation
+
+    generation = current_generation(state)
+    if generation is None:
+        return render_banner(config, state, None, [])
+    return render_banner(config, state, generation.number, sorted(generation.kernels))
+
+
 def run_server(config: ServiceConfig) -> None:
     """Serve JupyterLab in the foreground until Ctrl-C or SIGTERM."""
     check_runnable(config)
@@ -223,6 +243,7 @@ def run_server(config: ServiceConfig) -> None:
     # Terminals open where the notebooks are, not where `up` was started.
     os.chdir(runtime.notebook_dir)
     settings = render_server_settings(config, runtime)
+    settings["ServiceServerApp"] = {"banner": _banner(config, paths.state_dir())}
     # Config given to the constructor is re-applied after config files are read,
     # so these pins win over any jupyter_server_config.py on the machine.
     ServiceServerApp.launch_instance(argv=[], config=Config(settings))
