@@ -400,18 +400,20 @@ def test_paths_lists_what_to_persist(
     import json as jsonlib
 
     config = tmp_path / "config.toml"
-    config.write_text(PASSWORD_LINE + 'user = "nobody-here-xyz"\nnotebookDir = "/lab/jupyter"\n')
+    notebooks = tmp_path / "lab" / "jupyter"
+    config.write_text(PASSWORD_LINE + f'user = "nobody-here-xyz"\nnotebookDir = "{notebooks}"\n')
     assert main(["paths", "--config", str(config), "--json"]) == 0
     rows = jsonlib.loads(capsys.readouterr().out)
     assert [row["path"] for row in rows] == [
-        "/lab/jupyter",
+        str(notebooks),
         str(config),
         str(tmp_path / "config.lock"),
         str(service_environ),
         "/home/nobody-here-xyz/.local/share/jupyter",
     ]
-    assert not Path("/lab/jupyter").exists() or Path("/lab/jupyter").is_dir()
-    assert not service_environ.exists()  # listing writes nothing
+    # Listing writes nothing: neither the notebook dir nor the state dir is made.
+    assert not notebooks.parent.exists()
+    assert not service_environ.exists()
     assert main(["paths", "--config", str(config)]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert first.startswith("/lab/jupyter ") and first.endswith("  # notebooks (notebookDir)")
+    assert first.startswith(f"{notebooks} ") and first.endswith("  # notebooks (notebookDir)")

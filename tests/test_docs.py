@@ -77,3 +77,24 @@ def test_tests_cite_security_md_numbers_that_exist() -> None:
 def test_readme_points_at_the_security_file() -> None:
     assert SECURITY.is_file()
     assert "(SECURITY.md)" in README.read_text()
+
+
+def _relative_links(text: str) -> list[str]:
+    """Markdown link targets that are not URLs or in-page anchors, without their anchor."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    return [
+        t.split("#", 1)[0] for t in targets if not re.match(r"[a-z]+:", t) and not t.startswith("#")
+    ]
+
+
+def test_every_relative_link_in_the_readme_resolves_inside_the_repo() -> None:
+    root = README.parent
+    text = README.read_text()
+    links = _relative_links(text)
+    assert "SECURITY.md" in links  # the README points at it; it must be there
+    # Paths the README names in code spans are files or dirs of the repo too.
+    links += re.findall(r"`((?:tests|bench|scripts|src)/[^`\s]*)`", text)
+    for link in links:
+        target = (root / link).resolve()
+        assert target.is_relative_to(root), f"README link leaves the repo: {link}"
+        assert target.exists(), f"README links to {link}, which the repo does not have"

@@ -22,7 +22,7 @@ import pytest
 from jupyter_service.cli import main
 from jupyter_service.config import ServiceConfig, parse_config
 from jupyter_service.hints import find_program
-from jupyter_service.service_unit import render_systemd_unit
+from jupyter_service.systemd.unit import render_systemd_unit
 
 from .helpers import service_cmd
 from .test_config import PASSWORD_LINE
@@ -67,6 +67,7 @@ UMask=0027
 
 [Install]
 WantedBy=multi-user.target
+Alias=jupyter.service
 """
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="creates a system user: needs root")

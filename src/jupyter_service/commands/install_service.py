@@ -11,7 +11,7 @@ from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument
 from jupyter_service.errors import ServiceError
 from jupyter_service.hints import find_program, service_hint
-from jupyter_service.service_install import DEFAULT_UNIT_DIR
+from jupyter_service.systemd.install import DEFAULT_UNIT_DIR
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +54,7 @@ def _unit_dir_option(args: argparse.Namespace) -> list[str]:
 
 def run_install_service(args: argparse.Namespace) -> int:
     from jupyter_service.config import load_config
-    from jupyter_service.service_install import (
+    from jupyter_service.systemd.install import (
         check_unit_dir,
         ensure_group,
         ensure_notebook_dir,
@@ -64,7 +64,7 @@ def run_install_service(args: argparse.Namespace) -> int:
         warn_unreadable_config,
         write_unit,
     )
-    from jupyter_service.service_unit import render_systemd_unit, service_notebook_dir
+    from jupyter_service.systemd.unit import render_systemd_unit, service_notebook_dir
 
     found = paths.find_config(args.config)
     if found is None:

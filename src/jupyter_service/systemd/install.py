@@ -12,7 +12,7 @@ from pathlib import Path
 from jupyter_service.errors import ServiceError
 from jupyter_service.fsutil import write_text_atomic
 from jupyter_service.proc import run_subprocess
-from jupyter_service.service_unit import UNIT_NAME
+from jupyter_service.systemd.unit import UNIT_NAME
 
 DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
 UNIT_MODE = 0o644

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from jupyter_service.config import ServiceConfig
 
 UNIT_NAME = "jupyter-service.service"
+# The original's unit is `jupyter`: `systemctl status jupyter` finds ours through this alias
+# once the unit is enabled (systemd makes the alias link at `enable`).
+UNIT_ALIAS = "jupyter.service"
 # The unit's state dir: systemd makes it (StateDirectory=) and hands it to `user`.
 SERVICE_STATE_DIR = Path("/var/lib/jupyter-service")
 
@@ -116,5 +119,6 @@ def render_systemd_unit(
         "",
         "[Install]",
         "WantedBy=multi-user.target",
+        f"Alias={UNIT_ALIAS}",
     ]
     return "\n".join(lines) + "\n"
