@@ -27,8 +27,8 @@ from jupyter_service.proc import run_subprocess
 from jupyter_service.proxy.install import find_nginx, run_nginx_test
 from jupyter_service.proxy.nginx import render_nginx_site
 from jupyter_service.proxy.secret import SECRET_FILE
-from jupyter_service.systemd.unit import UNIT_NAME
 from jupyter_service.store.generations import current_generation
+from jupyter_service.systemd.unit import UNIT_NAME
 from jupyter_service.tools import find_tool
 from jupyter_service.venvs.layout import Layout
 
