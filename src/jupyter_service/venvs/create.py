@@ -110,5 +110,4 @@ def create_venv_kernel(
                     shutil.rmtree(leftover, ignore_errors=True)
             clean_name(layout, name)
             raise
-    say(f"Kernel '{name}' created successfully!")
     return venv

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
-import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,86 +163,11 @@ def list_kernels(layout: Layout) -> KernelListing:
     return KernelListing(current_number(state), offered, find_venvs(layout))
 
 
-def _human_size(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError
-
-
-def _when(stamp: float | None, never: str = "never") -> str:
-    if stamp is None:
-        return never
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
-
-
-def _kernel_rows(kernels: list[OfferedKernel]) -> list[str]:
-    width = max(len(k.name) for k in kernels)
-    return [f"  {k.name:<{width}}  {k.display_name}" for k in kernels]
-
-
-def render_list(listing: KernelListing) -> str:
-    """The server's kernels tier by tier: stable (of the current generation), experimental
-    venv kernels (with what each holds), then any other kernel Jupyter finds."""
-    stable = listing.tier("stable")
-    generation = f" (generation {listing.generation})" if listing.generation is not None else ""
-    lines = [f"Stable kernels{generation}:"]
-    lines += _kernel_rows(stable) if stable else ["  (none)"]
-    lines += ["", "Experimental venv kernels:"]
-    venvs = listing.venvs
-    if not venvs:
-        lines.append("  (none; make one with `jupyter-venv-kernel create NAME`)")
-    else:
-        width = max(len(v.name) for v in venvs)
-        lines.append(
-            f"  {'NAME':<{width}}  {'SIZE':>9}  {'PACKAGES':>8}  {'CREATED':<16}  LAST USED"
-        )
-        for v in venvs:
-            row = (
-                f"  {v.name:<{width}}  {_human_size(v.size):>9}  "
-                f"{'-' if v.packages is None else v.packages:>8}  {_when(v.created, '-'):<16}  "
-                f"{_when(v.last_used)}"
-            )
-            if v.status != "ok":
-                row += f"  ({v.status}; remove with `jupyter-venv-kernel delete {v.name}`)"
-            lines.append(row)
-    # A venv kernel found elsewhere on Jupyter's path is offered too, though not ours to list.
-    listed = {v.name for v in venvs}
-    other = [
-        k
-        for k in listing.kernels
-        if k.tier == "other" or (k.tier == "experimental" and k.name not in listed)
-    ]
-    if other:
-        lines += ["", "Other kernels:", *_kernel_rows(other)]
-    return "\n".join(lines)
-
-
-def list_json(listing: KernelListing) -> str:
-    kernels = [
-        {
-            "name": k.name,
-            "display_name": k.display_name,
-            "resource_dir": k.resource_dir,
-            "tier": k.tier,
-        }
-        for k in listing.kernels
-    ]
-    return json.dumps(
-        {
-            "generation": listing.generation,
-            "kernels": kernels,
-            "venvs": [asdict(v) for v in listing.venvs],
-        },
-        indent=1,
-    )
-
-
-def delete_venv_kernel(layout: Layout, name: str, confirm: bool) -> None:
+def delete_venv_kernel(
+    layout: Layout, name: str, confirm: Callable[[str], bool] | None = None
+) -> bool:
+    """Delete venv kernel `name`, once `confirm` (if given) says yes to the question it is
+    asked. False when it said no: nothing was deleted."""
     venv = layout.venv(name)
     spec_dir = layout.kernelspec(name)
     with name_lock(layout, name):
@@ -260,9 +184,8 @@ def delete_venv_kernel(layout: Layout, name: str, confirm: bool) -> None:
                 f"no venv kernel named '{name}'",
                 hint="see the names with `jupyter-venv-kernel list`",
             )
-        if confirm and not _ask(f"Delete kernel '{name}' and its venv {venv}? [y/N] "):
-            print("Nothing deleted.")
-            return
+        if confirm and not confirm(f"Delete kernel '{name}' and its venv {venv}? [y/N] "):
+            return False
         if ours:
             shutil.rmtree(spec_dir)
         if has_venv:
@@ -270,16 +193,7 @@ def delete_venv_kernel(layout: Layout, name: str, confirm: bool) -> None:
             doomed = layout.venvs / f".tmp-{name}-{os.getpid()}-delete"
             venv.rename(doomed)
             shutil.rmtree(doomed)
-    print(f"Kernel '{name}' deleted.")
-
-
-def _ask(question: str) -> bool:
-    if not sys.stdin.isatty():
-        raise ServiceError(
-            "refusing to delete without a question, and there is no terminal to ask on",
-            hint="add --yes to delete without asking",
-        )
-    return input(question).strip().lower() in ("y", "yes")
+    return True
 
 
 def complete_venv(layout: Layout, name: str) -> Path:
@@ -300,23 +214,20 @@ def venv_environment(venv: Path) -> dict[str, str]:
     return env
 
 
-def exec_shell(layout: Layout, name: str, command: list[str]) -> None:
-    """Replace this process with a shell (or `command`) that has the venv active."""
+def shell_command(
+    layout: Layout, name: str, command: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of a shell (or `command`) with the venv active."""
     venv = complete_venv(layout, name)
     env = venv_environment(venv)
     if command:
-        try:
-            os.execvpe(command[0], command, env)
-        except FileNotFoundError:
-            raise ServiceError(f"command not found in the venv or on PATH: {command[0]}") from None
+        return command, env
     shell = os.environ.get("SHELL") or "/bin/bash"
     rc = venv / ".jupyter-service-shellrc"
-    print(f"Entering venv of kernel '{name}'; pip installs go into it. Type `exit` to leave.")
-    sys.stdout.flush()
     if os.path.basename(shell) == "bash" and rc.exists():
-        os.execve(shell, [shell, "--rcfile", str(rc), "-i"], env)
+        return [shell, "--rcfile", str(rc), "-i"], env
     env["PS1"] = f"(venv-kernel:{name}) $ "
-    os.execve(shell, [shell, "-i"], env)
+    return [shell, "-i"], env
 
 
 def export_requirements(layout: Layout, name: str) -> str:
