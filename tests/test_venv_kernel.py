@@ -395,6 +395,12 @@ def test_list_shows_what_the_server_offers_tier_by_tier(
     assert "\nExperimental venv kernels:\n  NAME " in text
     assert ("Python 3 (ipykernel)" in text) is not stable_python
 
+    # In the server's terminals and kernels its own decision, made at its start, counts.
+    monkeypatch.setenv("JUPYTER_SERVICE_HIDES_PYTHON", "0" if stable_python else "1")
+    assert main(["list", "--json"]) == 0
+    listed = {k["name"] for k in json.loads(capsys.readouterr().out)["kernels"]}
+    assert ("python3" in listed) is stable_python
+
 
 def test_list_shows_venvs_and_broken_kernelspecs(
     layout: Layout, capsys: pytest.CaptureFixture[str]

@@ -22,6 +22,8 @@ from jupyter_service.venvs.spec_files import read_kernel_json, venv_of
 if TYPE_CHECKING:
     from jupyter_service.config import ServiceConfig
 
+# Set by the server for its terminals and kernels: "1" when it hides its own Python.
+HIDES_PYTHON_ENV = "JUPYTER_SERVICE_HIDES_PYTHON"
 # jupyter_client's name for the kernel of the Python it runs in, and its name rule.
 NATIVE_KERNEL_NAME = "python3"
 _KERNEL_NAME = re.compile(r"[a-z0-9._\-]+", re.IGNORECASE)

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jupyter_service.hints import find_program
-from jupyter_service.proc import run_subprocess
 
 _PACKAGE_BIN_DIRS = ("/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/", "/usr/games/", "/usr/local/bin/")
 
@@ -23,6 +22,8 @@ def _debian_package_programs(name: str) -> list[Path]:
     """The programs an installed Debian package ships (graphviz -> dot, neato, ...)."""
     if shutil.which("dpkg-query") is None:
         return []
+    from jupyter_service.proc import run_subprocess
+
     proc = run_subprocess(["dpkg-query", "-L", name], check=False)
     if proc.returncode != 0:
         return []

@@ -11,7 +11,7 @@ from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument
 from jupyter_service.errors import ServiceError
 from jupyter_service.hints import find_program, service_hint
-from jupyter_service.systemd.install import DEFAULT_UNIT_DIR
+from jupyter_service.systemd.unit import DEFAULT_UNIT_DIR
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -87,6 +87,7 @@ def prepare_hub_dir(state: Path) -> Path:
 
 
 def prepare_hub_runtime(config: ServiceConfig) -> HubRuntime:
+    from jupyter_service.kernel_dirs import HIDES_PYTHON_ENV, hides_service_python
     from jupyter_service.proxy.secret import ensure_proxy_secret
     from jupyter_service.server.app import prepare_shared_runtime
 
@@ -110,6 +111,8 @@ def prepare_hub_runtime(config: ServiceConfig) -> HubRuntime:
         environment={
             "PATH": os.pathsep.join(user_path),
             "JUPYTER_SERVICE_STATE_DIR": str(state),
+            # `jupyter-venv-kernel list` in a user's terminal shows what the server offers.
+            HIDES_PYTHON_ENV: "1" if hides_service_python(config) else "0",
         },
     )
 

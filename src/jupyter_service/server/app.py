@@ -21,6 +21,7 @@ from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.config.runnable import check_port_free, runnable_problems
 from jupyter_service.errors import ConfigError, ServiceError
+from jupyter_service.kernel_dirs import HIDES_PYTHON_ENV, hides_service_python
 from jupyter_service.proxy.secret import ensure_proxy_secret
 from jupyter_service.server.settings import (
     Runtime,
@@ -238,8 +239,10 @@ def run_server(config: ServiceConfig) -> None:
             "The service unit (`jupyter-service install-service`) runs as `user` instead.",
             file=sys.stderr,
         )
-    # Kernels and terminals (jupyter-venv-kernel) find the same state dir.
+    # Kernels and terminals (jupyter-venv-kernel) find the same state dir, and `list` the
+    # kernels this server offers, as it decided at its start.
     os.environ["JUPYTER_SERVICE_STATE_DIR"] = str(paths.state_dir())
+    os.environ[HIDES_PYTHON_ENV] = "1" if hides_service_python(config) else "0"
     # Terminals open where the notebooks are, not where `up` was started.
     os.chdir(runtime.notebook_dir)
     settings = render_server_settings(config, runtime)

@@ -12,9 +12,8 @@ from pathlib import Path
 from jupyter_service.errors import ServiceError
 from jupyter_service.fsutil import write_text_atomic
 from jupyter_service.proc import run_subprocess
-from jupyter_service.systemd.unit import UNIT_NAME
+from jupyter_service.systemd.unit import DEFAULT_UNIT_DIR, UNIT_NAME
 
-DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
 UNIT_MODE = 0o644
 NOTEBOOK_DIR_MODE = 0o750
 # Where Debian keeps useradd, groupadd and runuser; sudo's PATH has them, a plain root's may not.

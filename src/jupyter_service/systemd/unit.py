@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from jupyter_service.config import ServiceConfig
 
 UNIT_NAME = "jupyter-service.service"
+DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
 # The original's unit is `jupyter`: `systemctl status jupyter` finds ours through this alias
 # once the unit is enabled (systemd makes the alias link at `enable`).
 UNIT_ALIAS = "jupyter.service"

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jupyter_service.errors import ServiceError
-from jupyter_service.proc import run_subprocess
 from jupyter_service.venvs.kernelspec import (
     MARKER_MODULE,
     MARKER_SOURCE,
@@ -70,6 +69,8 @@ def uv_pip_install(
     venv: Path, args: list[str], *, what: str, log_dir: Path, cwd: Path | None = None
 ) -> None:
     """`uv pip install ARGS` into `venv`, progress shown on a terminal, log kept on failure."""
+    from jupyter_service.proc import run_subprocess
+
     run_subprocess(
         [uv_bin(), "pip", "install", "--python", str(venv / "bin" / "python"), *args],
         env=subprocess_env(),
@@ -108,6 +109,9 @@ def ensure_base(layout: Layout, say: Say) -> Path:
     if (base / "pyvenv.cfg").exists():
         return base
     ensure_root(layout.base_dir())
+    # Imported here: a warm `create` runs no process, and need not import for one.
+    from jupyter_service.proc import run_subprocess
+
     say("Installing base packages (first run: preparing the shared base venv)...")
     work = temp_dir(layout.base_dir(), "base")
     try:

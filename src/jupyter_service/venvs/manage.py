@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,6 @@ from typing import Any
 from jupyter_service.errors import ServiceError
 from jupyter_service.fsutil import tree_size
 from jupyter_service.kernel_dirs import OfferedKernel
-from jupyter_service.proc import run_subprocess
 from jupyter_service.venvs.build import site_packages, subprocess_env, uv_bin
 from jupyter_service.venvs.layout import (
     INCOMPLETE_MARKER,
@@ -36,9 +35,10 @@ class VenvInfo:
     last_used: float | None
 
 
-def _read_meta(venv: Path) -> dict[str, Any]:
+def _read_meta(venv: Path | str) -> dict[str, Any]:
     try:
-        data = json.loads((venv / METADATA_FILE).read_text())
+        with open(os.path.join(venv, METADATA_FILE), encoding="utf-8") as f:
+            data = json.load(f)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -50,22 +50,30 @@ def _dist_names(site: Path) -> set[str]:
 
 def _usage(venv: Path, meta: dict[str, Any]) -> tuple[int | None, int | None]:
     """The venv's own size and the packages it can import (its own and its base's), cached in
-    its metadata until its site-packages changes: `list` costs the same with 100 venvs."""
+    its metadata until its site-packages changes: `list` costs the same with 100 venvs. The
+    cache names the site-packages dir, so a warm `list` stats one path per venv."""
+    cached = meta.get("usage")
+    if not isinstance(cached, dict):
+        cached = {}
+    site = cached.get("site")
+    try:
+        key = os.stat(site).st_mtime_ns if isinstance(site, str) else None
+    except OSError:
+        key = None
+    if key is not None and cached.get("key") == key:
+        return cached.get("size"), cached.get("packages")
     try:
         sp = site_packages(venv)
         key = sp.stat().st_mtime_ns
     except (ServiceError, OSError):
         return None, None
-    cached = meta.get("usage")
-    if isinstance(cached, dict) and cached.get("key") == key:
-        return cached.get("size"), cached.get("packages")
     names = _dist_names(sp)
     base = meta.get("base")
     if isinstance(base, str) and os.path.isdir(base):
         names |= _dist_names(Path(base))
     packages = len(names)
     size = tree_size(venv)
-    meta["usage"] = {"key": key, "size": size, "packages": packages}
+    meta["usage"] = {"key": key, "site": str(sp), "size": size, "packages": packages}
     tmp = venv / f"{METADATA_FILE}.tmp{os.getpid()}"
     try:
         tmp.write_text(json.dumps(meta))
@@ -75,60 +83,85 @@ def _usage(venv: Path, meta: dict[str, Any]) -> tuple[int | None, int | None]:
     return size, packages
 
 
-def _mtime(path: Path) -> float | None:
+def _mtime(path: str) -> float | None:
     try:
-        return path.stat().st_mtime
+        return os.stat(path).st_mtime
     except OSError:
         return None
 
 
-def find_venvs(layout: Layout) -> list[VenvInfo]:
+def _entries(root: Path) -> dict[str, os.DirEntry[str]]:
+    """The visible entries of one of our roots (none when it is a symlink), by name."""
+    if root.is_symlink() or not root.is_dir():
+        return {}
+    with os.scandir(root) as found:
+        return {e.name: e for e in found if not e.name.startswith(".")}
+
+
+def find_venvs(layout: Layout, specs: Mapping[str, dict[str, Any]] | None = None) -> list[VenvInfo]:
+    """This user's venv kernels, with their state; and kernelspecs of ours whose venv is
+    gone. `specs`: kernel.json contents already read, by resource dir. A few system calls
+    per venv (directory entries carry their type), so 100 venvs cost about what 0 do."""
+    known = specs or {}
+
+    def spec_of(entry: os.DirEntry[str]) -> dict[str, Any] | None:
+        found = known.get(entry.path)
+        return found if found is not None else read_kernel_json(Path(entry.path))
+
+    kernels = _entries(layout.kernels)
     result: dict[str, VenvInfo] = {}
-    if layout.venvs.is_dir() and not layout.venvs.is_symlink():
-        for venv in sorted(layout.venvs.iterdir()):
-            if venv.name.startswith(".") or not venv.is_dir() or venv.is_symlink():
-                continue
-            if (venv / INCOMPLETE_MARKER).exists():
-                continue
-            meta = _read_meta(venv)
-            size, packages = _usage(venv, meta)
-            ok = is_our_kernelspec(layout.kernels / venv.name, venv)
-            created = meta.get("created")
-            result[venv.name] = VenvInfo(
-                name=venv.name,
-                path=str(venv),
-                status="ok" if ok else "no kernelspec",
-                size=size,
-                packages=packages,
-                created=created if isinstance(created, (int, float)) else None,
-                last_used=_mtime(venv / LAST_USED_FILE),
-            )
-    if layout.kernels.is_dir() and not layout.kernels.is_symlink():
-        for spec_dir in sorted(layout.kernels.iterdir()):
-            if spec_dir.name in result or spec_dir.name.startswith("."):
-                continue
-            spec = read_kernel_json(spec_dir)
-            venv_path = venv_of(spec) if spec else None
-            if venv_path and not Path(venv_path).is_dir():
-                result[spec_dir.name] = VenvInfo(
-                    spec_dir.name, venv_path, "broken: venv missing", None, None, None, None
-                )
+    for name, entry in _entries(layout.venvs).items():
+        if entry.is_symlink() or not entry.is_dir():
+            continue
+        if os.path.exists(os.path.join(entry.path, INCOMPLETE_MARKER)):
+            continue
+        venv = Path(entry.path)
+        meta = _read_meta(entry.path)
+        size, packages = _usage(venv, meta)
+        spec_entry = kernels.get(name)
+        spec = (
+            spec_of(spec_entry)
+            if spec_entry is not None and not spec_entry.is_symlink() and spec_entry.is_dir()
+            else None
+        )
+        created = meta.get("created")
+        result[name] = VenvInfo(
+            name=name,
+            path=entry.path,
+            status="ok" if spec is not None and venv_of(spec) == entry.path else "no kernelspec",
+            size=size,
+            packages=packages,
+            created=created if isinstance(created, (int, float)) else None,
+            last_used=_mtime(os.path.join(entry.path, LAST_USED_FILE)),
+        )
+    for name, entry in kernels.items():
+        if name in result or entry.is_symlink() or not entry.is_dir():
+            continue
+        spec = spec_of(entry)
+        venv_path = venv_of(spec) if spec else None
+        if venv_path and not os.path.isdir(venv_path):
+            result[name] = VenvInfo(name, venv_path, "broken: venv missing", None, None, None, None)
     return [result[name] for name in sorted(result)]
 
 
-def _config_hides_service_python() -> bool:
-    """Whether the server hides its own Python, decided by the config it runs with
-    ($JUPYTER_SERVICE_CONFIG in its terminals, else the system's; none: the embedded
-    default, which hides nothing). A config this user cannot read or that does not parse:
-    as the current generation says (a stable kernel was switched to, so one is enabled)."""
+def _server_hides_python() -> bool:
+    """Whether the server hides its own Python: as it decided at its start, in its terminals
+    and kernels (it says so in the environment, even if the config changed since); elsewhere
+    from its config ($JUPYTER_SERVICE_CONFIG, else the system's; none: the embedded default,
+    which hides nothing). A config this user cannot read or that does not parse: as the
+    current generation says (a stable kernel was switched to, so one is enabled)."""
     from jupyter_service import paths
-    from jupyter_service.config.model import parse_config, read_config_text
-    from jupyter_service.kernel_dirs import hides_service_python
+    from jupyter_service.kernel_dirs import HIDES_PYTHON_ENV, hides_service_python
     from jupyter_service.store.generations import current_kernels_dir
 
+    told = os.environ.get(HIDES_PYTHON_ENV)
+    if told in ("0", "1"):
+        return told == "1"
     source = paths.find_config(None)
     if source is None:
         return False
+    from jupyter_service.config.model import parse_config, read_config_text
+
     try:
         config, _ = parse_config(read_config_text(source), source=source)
     except ServiceError:
@@ -159,8 +192,9 @@ def list_kernels(layout: Layout) -> KernelListing:
     from jupyter_service.store.generations import current_kernels_dir, current_number
 
     state = paths.state_dir()
-    offered = offered_kernels(current_kernels_dir(state), _config_hides_service_python())
-    return KernelListing(current_number(state), offered, find_venvs(layout))
+    offered = offered_kernels(current_kernels_dir(state), _server_hides_python())
+    specs = {k.resource_dir: k.spec for k in offered}
+    return KernelListing(current_number(state), offered, find_venvs(layout, specs))
 
 
 def delete_venv_kernel(
@@ -233,6 +267,8 @@ def shell_command(
 def export_requirements(layout: Layout, name: str) -> str:
     """The venv's own packages, pinned (what it adds on top of the shared base, which every
     venv kernel has), with the base's pins as comments for reference."""
+    from jupyter_service.proc import run_subprocess
+
     venv = complete_venv(layout, name)
     proc = run_subprocess(
         [uv_bin(), "pip", "freeze", "--quiet", "--python", str(venv / "bin" / "python")],
