@@ -12,6 +12,7 @@ pytest_plugins = [
     "pytest_jupyter.jupyter_core",
     "tests.stable_fixtures",
     "tests.venv_fixtures",
+    "tests.hub_helpers",
 ]
 
 

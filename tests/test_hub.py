@@ -21,7 +21,6 @@ from .hub_helpers import (
     hub_head,
     hub_login,
     hub_xsrf,
-    iter_accounts,
     login_response,
     run_in_user_kernel,
     start_hub,
@@ -36,12 +35,7 @@ WHO = "import getpass, os; print(getpass.getuser(), os.getcwd())"
 
 
 @pytest.fixture(scope="module")
-def accounts() -> Iterator[None]:
-    yield from iter_accounts(list(USERS))
-
-
-@pytest.fixture(scope="module")
-def hub(accounts: None, locked: dict[str, Path]) -> Iterator[Hub]:
+def hub(hub_accounts: None, locked: dict[str, Path]) -> Iterator[Hub]:
     root = world_readable_tmp("jupyter-service-hub-")
     port = free_port()
     config = deploy(root, render_config(["iniconfig"], head=hub_head(port)), locked["a"])

@@ -1,0 +1,120 @@
+"""A hub in Authelia mode with a short idleTimeout: `Remote-User` counts only with the proxy
+secret, the idle culler stops an idle server, and a restarted hub keeps its users."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from .helpers import free_port
+from .hub_helpers import BASE_URL, Hub, cookie_path, deploy, hub_xsrf, start_hub, world_readable_tmp
+
+pytestmark = pytest.mark.slow
+
+SECRET_HEADER = "X-Jupyter-Service-Proxy"
+IDLE_TIMEOUT = 20
+
+
+def authelia_config(port: int) -> str:
+    return (
+        "enable = true\n"
+        f"port = {port}\n"
+        f"baseUrl = {json.dumps(BASE_URL)}\n"
+        'notebookDir = "~/notebooks"\n'
+        "[reverseProxy]\n"
+        "enable = true\n"
+        'domains = ["lab.example.com"]\n'
+        "[reverseProxy.authelia]\n"
+        "enable = true\n"
+        "[hub]\n"
+        "enable = true\n"
+        'users = ["alice", "bob"]\n'
+        f"idleTimeout = {IDLE_TIMEOUT}\n"
+    )
+
+
+@pytest.fixture
+def deployment(hub_accounts: None) -> Iterator[tuple[Path, Path, int]]:
+    root = world_readable_tmp("jupyter-service-hub-authelia-")
+    port = free_port()
+    try:
+        yield root, deploy(root, authelia_config(port)), port
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def secret_of(hub: Hub) -> str:
+    return (Path(hub.env["JUPYTER_SERVICE_STATE_DIR"]) / "proxy-secret").read_text().strip()
+
+
+def remote_login(hub: Hub, headers: dict[str, str]) -> tuple[requests.Session, int]:
+    session = requests.Session()
+    response = session.get(hub.url("hub/login"), headers=headers, allow_redirects=False, timeout=30)
+    return session, response.status_code
+
+
+def test_remote_user_needs_the_secret_culler_stops_idle_servers_restart_keeps_users(
+    deployment: tuple[Path, Path, int],
+) -> None:
+    root, config, port = deployment
+    hub = start_hub(root, config, port)
+    try:
+        secret = secret_of(hub)
+        # Forged: no secret, a wrong one, two Remote-User values, a user not in hub.users.
+        for headers in (
+            {"Remote-User": "alice"},
+            {"Remote-User": "alice", SECRET_HEADER: "guess"},
+            {"Remote-User": "carol", SECRET_HEADER: secret},
+        ):
+            session, status = remote_login(hub, headers)
+            assert status == 403, headers
+            assert session.get(hub.url("hub/api/user"), timeout=30).status_code == 403
+        session, status = remote_login(hub, {"Remote-User": "alice", SECRET_HEADER: secret})
+        assert status == 302
+        assert session.get(hub.url("hub/api/user"), timeout=30).json()["name"] == "alice"
+
+        response = session.post(
+            hub.url("hub/api/users/alice/server"),
+            headers=hub_xsrf(session, cookie_path()),
+            timeout=60,
+        )
+        assert response.status_code in (201, 202), response.text
+        started = time.monotonic()
+        servers = wait_for_servers(hub, session, lambda s: bool(s.get("", {}).get("ready")))
+        # Nobody uses it: the culler stops it after idleTimeout.
+        servers = wait_for_servers(hub, session, lambda s: "" not in s, timeout=120)
+        assert time.monotonic() - started >= IDLE_TIMEOUT - 5
+        assert "culled" in hub.output() or "Culling server alice" in hub.output()
+    finally:
+        assert hub.stop() == 0, hub.output()[-3000:]
+
+    # The same state dir: the database and the cookie secret survive, so does the session.
+    hub = start_hub(root, config, port)
+    try:
+        assert session.get(hub.url("hub/api/user"), timeout=30).json()["name"] == "alice"
+    finally:
+        hub.stop()
+    del servers
+
+
+def wait_for_servers(
+    hub: Hub,
+    session: requests.Session,
+    done: object,
+    timeout: float = 120,
+) -> dict[str, dict[str, object]]:
+    assert callable(done)
+    deadline = time.monotonic() + timeout
+    servers: dict[str, dict[str, object]] = {}
+    while time.monotonic() < deadline:
+        servers = session.get(hub.url("hub/api/users/alice"), timeout=30).json()["servers"]
+        if done(servers):
+            return servers
+        time.sleep(1)
+    raise AssertionError(f"servers stayed {servers}:\n{hub.output()[-4000:]}")
