@@ -390,3 +390,30 @@ def test_write_to_a_path_nginx_would_misread(
         "'/etc/ssl/jupyter.pem'\n"
     )
     assert not site.exists()
+
+
+HUB_AUTHELIA = (
+    AUTHELIA.replace('baseUrl = "/a%40b/"', 'baseUrl = "/lab.x/"')
+    + '[hub]\nenable = true\nusers = ["alice", "bob"]\n'
+)
+
+
+def test_hub_site_gives_every_users_websockets_the_same_authelia_and_timeouts() -> None:
+    site = render_nginx_site(parsed(HUB_AUTHELIA), SECRET)
+    blocks = locations(site)
+    users = '~ "^/lab\\.x/user/[^/]+/(api/kernels|terminals/websocket|api/events/subscribe)"'
+    assert list(blocks)[-1] == users
+    lines = [line.strip() for line in blocks[users].splitlines()]
+    assert lines[0] == "auth_request /.jupyter-service/authelia;"
+    assert f'proxy_set_header X-Jupyter-Service-Proxy "{SECRET}";' in lines
+    assert "proxy_set_header Remote-User $jupyter_service_user;" in lines
+    assert "proxy_read_timeout 1d;" in lines
+    assert UPSTREAM in blocks[users]
+
+
+@needs_nginx
+def test_hub_site_passes_nginx_test(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, HUB_AUTHELIA)
+    site = tmp_path / "jupyter.conf"
+    assert main(["proxy-config", "--config", str(config), "--write", str(site)]) == 0
+    assert "(nginx -t: ok)" in capsys.readouterr().out

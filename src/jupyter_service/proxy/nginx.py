@@ -170,6 +170,13 @@ def render_nginx_site(config: ServiceConfig, secret: str | None) -> str:
     text += "\n" + _block(
         f'location = "{prefix}{EVENTS_PATH}"', auth + _proxy_lines(upstream, WEBSOCKET_TIMEOUT)
     )
+    if config.hub.enable:
+        # Every user's server is under user/NAME/: its websockets get the same timeouts.
+        paths = "|".join(re.escape(p) for p in (*WEBSOCKET_PATHS, EVENTS_PATH))
+        text += "\n" + _block(
+            f'location ~ "^{re.escape(prefix)}user/[^/]+/({paths})"',
+            auth + _proxy_lines(upstream, WEBSOCKET_TIMEOUT),
+        )
     mode = "Authelia forward-auth" if authelia else "Jupyter's own login"
     header = (
         f"# nginx site for jupyter-service ({mode}), rendered by `jupyter-service proxy-config`\n"
