@@ -395,3 +395,43 @@ def test_install_creates_user_group_dirs_and_unit(
         f"warning: user {account} cannot read {config}, so the service will not start: make it "
         f"and its directories readable to {account} (e.g. chgrp and chmod g+r)",
     ]
+
+
+@pytest.mark.slow
+def test_hub_install_creates_private_user_accounts_and_a_root_hub_unit(
+    shared_dir: Path, account: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .test_config import HASH
+
+    config = shared_dir / "config.toml"
+    config.write_text(
+        f'enable = true\nport = 8000\n[hub]\nenable = true\n[hub.users]\n{account} = "{HASH}"\n'
+    )
+    units = shared_dir / "units"
+    units.mkdir()
+    argv = ["install-service", "--config", str(config), "--unit-dir", str(units)]
+    assert main(argv) == 0
+    user = pwd.getpwnam(account)
+    home = Path(user.pw_dir)
+    assert user.pw_shell == "/bin/bash"
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert home.stat().st_uid == user.pw_uid
+    unit = (units / "jupyter-service.service").read_text()
+    assert "User=root\nGroup=root\n" in unit
+    assert f"ReadWritePaths=/var/lib/jupyter-service {home}\n" in unit
+    assert "UMask=0022\n" in unit
+    assert (
+        capsys.readouterr().out.splitlines()[0]
+        == f"hub user {account}: created (home {home}, mode 0700)"
+    )
+    if shutil.which("systemd-analyze"):
+        proc = subprocess.run(
+            ["systemd-analyze", "verify", str(units / "jupyter-service.service")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
+    # Again: the account exists and stays as it is.
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"hub user {account}: exists (home {home})"

@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Install the service for systemd, as root: create `group` and `user` "
         "(a system user with a home, for its venv kernels) when missing, create notebookDir "
         "owned by the user, write jupyter-service.service (mode 0644, in one rename) and run "
-        "`systemctl daemon-reload`. With --print, only print the unit.",
+        "`systemctl daemon-reload`. With `hub.enable`, the unit runs the hub as root and each "
+        "of hub.users gets a login account with a private home (0700) when missing. With "
+        "--print, only print the unit.",
     )
     add_config_argument(parser)
     parser.add_argument(
@@ -57,6 +59,7 @@ def run_install_service(args: argparse.Namespace) -> int:
     from jupyter_service.systemd.install import (
         check_unit_dir,
         ensure_group,
+        ensure_hub_user,
         ensure_notebook_dir,
         ensure_user,
         find_user_home,
@@ -89,18 +92,32 @@ def run_install_service(args: argparse.Namespace) -> int:
             hint="set `enable = true` in the config",
         )
     home = find_user_home(config.user)
+    hub_users = config.hub.users if config.hub.enable else ()
     try:
-        unit = render_systemd_unit(config, config_path, find_program("jupyter-service"), home)
+        unit = render_systemd_unit(
+            config,
+            config_path,
+            find_program("jupyter-service"),
+            home,
+            [find_user_home(name) for name in hub_users],
+        )
     except ValueError as exc:
         raise ServiceError(f"cannot render the systemd unit: {exc}") from None
     if args.print_only:
         sys.stdout.write(unit)
         return 0
     unit_dir = check_unit_dir(args.unit_dir)
-    ensure_group(config.group, _say)
-    ensure_user(config.user, config.group, home, _say)
-    ensure_notebook_dir(service_notebook_dir(config, home), config.user, config.group, home, _say)
-    warn_unreadable_config(config_path, config.user, _say)
+    if config.hub.enable:
+        # The hub runs as root; each user's server makes its own notebookDir.
+        for name in hub_users:
+            ensure_hub_user(name, _say)
+    else:
+        ensure_group(config.group, _say)
+        ensure_user(config.user, config.group, home, _say)
+        ensure_notebook_dir(
+            service_notebook_dir(config, home), config.user, config.group, home, _say
+        )
+        warn_unreadable_config(config_path, config.user, _say)
     target = write_unit(unit, unit_dir)
     _say(f"wrote {target}")
     reload_systemd(unit_dir, _say)

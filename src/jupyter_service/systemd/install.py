@@ -6,6 +6,7 @@ import grp
 import os
 import pwd
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,6 +101,47 @@ def ensure_user(user: str, group: str, home: Path, say: Say) -> None:
     ]
     run_subprocess(cmd, what=f"cannot create user {user}")
     say(f"user {user}: created (system user, home {home})")
+
+
+HUB_USER_COMMENT = "jupyter-service hub user"
+
+
+def ensure_hub_user(name: str, say: Say) -> Path:
+    """A hub user's login account with a private home (0700: Debian's useradd makes 0755,
+    which every other user's kernels could list)."""
+    try:
+        home = Path(pwd.getpwnam(name).pw_dir)
+        created = False
+    except KeyError:
+        cmd = [
+            _find_program("useradd"),
+            "--create-home",
+            "--user-group",
+            # Jupyter's terminals start /bin/bash themselves; a shell makes them feel at home.
+            "--shell",
+            "/bin/bash",
+            "--comment",
+            HUB_USER_COMMENT,
+            name,
+        ]
+        run_subprocess(cmd, what=f"cannot create user {name}")
+        home = Path(pwd.getpwnam(name).pw_dir)
+        created = True
+    if not home.is_dir():
+        raise ServiceError(
+            f"the home of hub user {name} does not exist: {home}",
+            hint=f"install -d -o {name} -m 0700 {home}",
+        )
+    opened = stat.S_IMODE(home.stat().st_mode) & 0o077
+    if opened:
+        home.chmod(0o700)
+    if created:
+        say(f"hub user {name}: created (home {home}, mode 0700)")
+    elif opened:
+        say(f"hub user {name}: exists; home {home} made private (mode 0700)")
+    else:
+        say(f"hub user {name}: exists (home {home})")
+    return home
 
 
 def ensure_notebook_dir(path: Path, user: str, group: str, home: Path, say: Say) -> None:

@@ -39,7 +39,7 @@ ProtectHostname=yes
 RestrictSUIDSGID=yes
 RestrictRealtime=yes
 LockPersonality=yes
-UMask=0027
+UMask={umask}
 """
 
 
@@ -82,17 +82,29 @@ def _unique(paths: Sequence[Path]) -> list[Path]:
 
 
 def render_systemd_unit(
-    config: ServiceConfig, config_path: Path, executable: Sequence[str], home: Path
+    config: ServiceConfig,
+    config_path: Path,
+    executable: Sequence[str],
+    home: Path,
+    user_homes: Sequence[Path] = (),
 ) -> str:
     """The unit for `config` read from `config_path`; `executable` is the argv that starts
     jupyter-service (its console script, or python -m jupyter_service); `home` is the
-    service user's home. Raises ValueError on a relative path or a control character."""
+    service user's home; `user_homes` the hub users' homes. Raises ValueError on a relative
+    path or a control character."""
     for path in (config_path, home, Path(executable[0])):
         if not path.is_absolute():
             raise ValueError(f"not an absolute path: {path}")
     notebook_dir = service_notebook_dir(config, home)
     argv = [*executable, "run", "--config", str(config_path)]
     read_write = _unique([notebook_dir, SERVICE_STATE_DIR, home])
+    user, group, umask = config.user, config.group, "0027"
+    if config.hub.enable:
+        # The local spawner starts each user's server as that user: the hub runs as root,
+        # writes in every user's home, and leaves the store readable to all (umask 0022).
+        user, group, umask = "root", "root", "0022"
+        notebook_dir = SERVICE_STATE_DIR
+        read_write = _unique([SERVICE_STATE_DIR, *user_homes])
     environment = {
         "JUPYTER_SERVICE_STATE_DIR": str(SERVICE_STATE_DIR),
         "JUPYTER_SERVICE_CONFIG": str(config_path),
@@ -108,15 +120,17 @@ def render_systemd_unit(
         "",
         "[Service]",
         "Type=simple",
-        f"User={_checked(config.user)}",
-        f"Group={_checked(config.group)}",
+        f"User={_checked(user)}",
+        f"Group={_checked(group)}",
         "ExecStart=" + " ".join(_word(arg, expands_env=True) for arg in argv),
         *(f"Environment={_word(f'{key}={value}')}" for key, value in environment.items()),
         f"WorkingDirectory={_checked(str(notebook_dir))}",
         f"StateDirectory={SERVICE_STATE_DIR.name}",
         "Restart=on-failure",
         "RestartSec=5",
-        HARDENING.format(read_write=" ".join(_word(str(p)) for p in read_write)).rstrip("\n"),
+        HARDENING.format(
+            read_write=" ".join(_word(str(p)) for p in read_write), umask=umask
+        ).rstrip("\n"),
         "",
         "[Install]",
         "WantedBy=multi-user.target",
