@@ -30,10 +30,9 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 from jupyter_service.config import load_config
+from jupyter_service.kernels.python import LOCK_FILE, PROJECT_FILE, uv_bin, uv_env
 from jupyter_service.store.build import remove_tree, store_dir
-from jupyter_service.store.lock import LOCK_FILE, PROJECT_FILE
 from jupyter_service.store.switch import lock_kernels, switch
-from jupyter_service.store.uv import uv_bin, uv_env
 
 PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
@@ -185,7 +184,7 @@ def bench_full(work: Path) -> None:
     result = switch(config, state, say=lambda text: print("  " + text, flush=True))
     build_time = time.perf_counter() - started
     assert result.generation is not None
-    path = Path(result.generation.kernels["python-base"]["store_path"])
+    path = Path(result.generation.kernels["python-base"].store_path)
     print(f"python-base: build {build_time:.1f} s; store path {du(path) / 2**30:.2f} GiB")
     code = "import numpy, pandas, torch"
     cold = first_reply(state / "current" / "kernels", "python-base", code)

@@ -45,15 +45,11 @@ def write_stable_generation(state: Path, store_root: Path) -> None:
     """A generation with a `python-base` stable kernel (a store path with nothing built in
     it: enough to list, not to start)."""
     from jupyter_service.store.generations import write_generation
+    from jupyter_service.store.manifest import ManifestEntry
 
     store = store_root / "abc-python-base"
     (store / "bin").mkdir(parents=True, exist_ok=True)
-    entry = {
-        "store_path": str(store),
-        "display_name": "Python (base)",
-        "env": {},
-        "lock_sha256": "0" * 64,
-    }
+    entry = ManifestEntry("python", str(store), "0" * 64, "Python (base)")
     write_generation(state, {"python-base": entry}, None)
 
 

@@ -53,8 +53,16 @@ def test_quick_start_is_valid() -> None:
     assert config is not None
     assert config.auth_mode == "authelia"
     assert config.user == "codgi"
-    assert config.ihaskell.enable and config.ihaskell.extraPackages == ("lens", "aeson", "vector")
-    assert [k.name for k in config.pythonKernels] == ["python-base"]
+    ihaskell, base = config.stableKernels
+    assert (ihaskell.name, ihaskell.language, ihaskell.enable) == ("ihaskell", "haskell", True)
+    assert ihaskell.packages == ("lens", "aeson", "vector")
+    assert ihaskell.options == {"package": "ihaskell"}
+    assert (base.name, base.language, base.displayName) == (
+        "python-base",
+        "python",
+        "Python (base)",
+    )
+    assert base.packages[0] == "ipykernel" and base.options == {"pythonPackage": "python3"}
 
 
 def test_defaults_follow_the_original_tables() -> None:
@@ -65,7 +73,7 @@ def test_defaults_follow_the_original_tables() -> None:
     assert config.enableVenvKernels is True
     assert config.extraTools == ()
     assert config.extraToolsPath == tuple(DEFAULT_TOOLS_PATH)
-    assert config.ihaskell.enable is False and config.ihaskell.package == "ihaskell"
+    assert config.stableKernels == ()
     assert config.reverseProxy.enable is False and config.reverseProxy.domains == ()
     assert config.reverseProxy.authelia.enable is False
     assert config.baseUrl == "/"

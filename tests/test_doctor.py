@@ -14,6 +14,7 @@ from jupyter_service.doctor.checks import read_gpu_probe
 from jupyter_service.doctor.report import render_json, render_text
 from jupyter_service.doctor.result import CheckResult
 from jupyter_service.store.generations import write_generation
+from jupyter_service.store.manifest import ManifestEntry
 from jupyter_service.venv_cli import main as venv_main
 from jupyter_service.venvs.layout import Layout
 
@@ -146,12 +147,12 @@ def test_kernels_stale_tools_and_free_port(
     write_generation(
         service_environ,
         {
-            "python-base": {
-                "store_path": str(layout.venvs / "good"),
-                "display_name": "Python (base)",
-                "env": {},
-                "lock_sha256": "0" * 64,
-            }
+            "python-base": ManifestEntry(
+                language="python",
+                store_path=str(layout.venvs / "good"),
+                lock_sha256="0" * 64,
+                display_name="Python (base)",
+            )
         },
         None,
     )

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from jupyter_service.cli import main
+from jupyter_service.errors import ServiceError
 from jupyter_service.store.gc import collect_garbage
 from jupyter_service.store.generations import (
     current_number,
     list_generations,
     write_generation,
 )
+from jupyter_service.store.manifest import ManifestEntry
 from jupyter_service.store.switch import rollback
 
 from .helpers import service_cmd
@@ -115,3 +117,27 @@ def test_run_warns_when_no_generation_serves_the_stable_kernels(
         f"error: the service is disabled in {config} (enable = false)",
         "hint: set `enable = true` in the config",
     ]
+
+
+def test_manifest_entries_are_typed_and_versioned() -> None:
+    entry = ManifestEntry(
+        "python", "/s/store/abc-ml", "f" * 64, "ML", {"A": "1"}, {"python": "3.11.2"}
+    )
+    assert ManifestEntry.from_dict(entry.to_dict()) == entry
+    assert entry.to_dict()["format"] == 2
+    # Format 1, before kernels had a language: every kernel was a Python kernel.
+    old = {
+        "store_path": "/s/store/abc-ml",
+        "lock_sha256": "f" * 64,
+        "display_name": "ML",
+        "env": {"A": "1"},
+        "python": "3.11.2",
+    }
+    assert ManifestEntry.from_dict(old) == entry
+    with pytest.raises(ServiceError) as newer:
+        ManifestEntry.from_dict({**entry.to_dict(), "format": 3}, "/s/generations/9/manifest.json")
+    assert str(newer.value) == (
+        "/s/generations/9/manifest.json has kernel entries in format 3, newer than this "
+        "version reads (format 2)"
+    )
+    assert newer.value.hint == "pip install --upgrade jupyter-service"

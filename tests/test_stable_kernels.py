@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from jupyter_service.config import load_config
-from jupyter_service.store.generations import current_number, list_generations
-from jupyter_service.store.interpreter import find_interpreter
+from jupyter_service.kernels.python import find_interpreter
+from jupyter_service.store.generations import current_number, list_generations, write_generation
 from jupyter_service.store.switch import switch
 
 from .helpers import execute, service_cmd
@@ -210,6 +210,47 @@ def test_switch_builds_into_the_store_once_then_is_a_no_op(
     finally:
         kc.stop_channels()  # type: ignore[attr-defined]
         km.shutdown_kernel(now=True)
+
+
+def test_a_generation_written_before_the_language_seam_still_loads(
+    project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = service_environ
+    config = project / "config.toml"
+    assert cli(capsys, "switch", "--config", str(config))[:2] == (
+        0,
+        "switched to generation 1: small\n",
+    )
+    path = store_path(state)
+    spec = kernelspec(state)
+    # The manifest as the stable tier wrote it before kernels had a language (format 1).
+    manifest_file = state / "generations" / "1" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["kernels"] = {
+        "small": {
+            "display_name": "Python (small)",
+            "env": {},
+            "lock_sha256": spec["metadata"]["jupyter_service"]["lock"],  # type: ignore[index]
+            "python": find_interpreter(PYTHON).version,
+            "store_path": str(path),
+        }
+    }
+    manifest_file.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+    (generation,) = list_generations(state)
+    entry = generation.kernels["small"]
+    assert (entry.language, entry.store_path, entry.format) == ("python", str(path), 2)
+    assert entry.details == {"python": find_interpreter(PYTHON).version}
+    # The same config over the old generation: nothing to do, nothing rebuilt.
+    assert cli(capsys, "switch", "--config", str(config))[:2] == (
+        0,
+        "nothing to do: generation 1 is current\n",
+    )
+    # A newer generation, then back to the old one; gc keeps the store path it uses.
+    write_generation(state, {}, None)
+    assert cli(capsys, "rollback")[0] == 0 and current_number(state) == 1
+    assert cli(capsys, "gc", "--keep", "0")[0] == 0
+    assert path.is_dir() and kernelspec(state) == spec
 
 
 # -- failures lose nothing -----------------------------------------------------------------

@@ -5,34 +5,35 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from jupyter_service.config import PythonKernel, embedded_default
-from jupyter_service.server.settings import Runtime, render_server_settings
-from jupyter_service.store.build import store_hash
-from jupyter_service.store.interpreter import Interpreter
-from jupyter_service.store.kernelspec import refusal_message, render_kernelspec
-from jupyter_service.store.lock import (
-    DEFAULT_STACK,
+from jupyter_service.config import StableKernel, embedded_default, stable_kernel
+from jupyter_service.config.model import PYTHON_BASE_STACK as DEFAULT_STACK
+from jupyter_service.kernels.python import (
+    Interpreter,
     describe_mismatch,
     kernel_requirements,
+    refusal_message,
+    render_kernelspec,
     render_pyproject,
+    store_key_inputs,
 )
+from jupyter_service.server.settings import Runtime, render_server_settings
+from jupyter_service.store.build import store_hash as store_key
 
 PY = Interpreter("/usr/bin/python3.11", "3.11.2", "cpython-311", "linux-x86_64-glibc-2.36")
 
 
-def kernel(
-    name: str = "ml", packages: tuple[str, ...] = ("iniconfig",), **kw: object
-) -> PythonKernel:
-    return PythonKernel(name=name, enable=True, pythonPackage="python3", packages=packages, **kw)  # type: ignore[arg-type]
+def kernel(name: str = "ml", packages: tuple[str, ...] = ("iniconfig",)) -> StableKernel:
+    return StableKernel(name, "python", packages, {"pythonPackage": "python3"})
+
+
+def store_hash(name: str, lock_sha256: str, interpreter: Interpreter) -> str:
+    return store_key(name, store_key_inputs(lock_sha256, interpreter))
 
 
 def test_python_base_is_the_default_stack_plus_extra_packages() -> None:
-    base = PythonKernel(
-        name="python-base",
-        enable=True,
-        pythonPackage="python3",
-        packages=(),
-        extraPackages=("openai", "numpy>=2"),
+    base = stable_kernel(
+        "python-base",
+        {"enable": True, "pythonPackage": "python3", "extraPackages": ["openai", "numpy>=2"]},
     )
     assert kernel_requirements(base) == [*DEFAULT_STACK, "openai", "numpy>=2"]
     assert DEFAULT_STACK[0] == "ipykernel" and "torch" in DEFAULT_STACK
@@ -83,6 +84,11 @@ def test_store_hash_covers_lock_interpreter_and_name() -> None:
         Interpreter(PY.executable, PY.version, PY.implementation, "linux-aarch64-glibc-2.36"),
     )
     assert PY.minor == "3.11"
+
+
+def test_store_keys_of_python_kernels_are_what_they_were_before_the_language_seam() -> None:
+    # Computed by the stable tier before kernels/ existed: an upgrade rebuilds nothing.
+    assert store_hash("ml", "a" * 64, PY) == "07924b139a0e362417dd66605571bc9f"
 
 
 def test_kernelspec_points_into_the_store_with_tier_metadata() -> None:

@@ -32,7 +32,9 @@ _KERNEL_NAME = re.compile(r"[a-z0-9._\-]+", re.IGNORECASE)
 def hides_service_python(config: ServiceConfig) -> bool:
     """With a stable Python kernel to use, the service's own environment is not one: its
     `%pip install` would change the service itself."""
-    return any(k.enable for k in config.pythonKernels)
+    from jupyter_service.kernels import find_service_kernel_replacements
+
+    return bool(find_service_kernel_replacements(config.stableKernels))
 
 
 def service_kernels_dir() -> str:

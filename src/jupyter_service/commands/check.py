@@ -40,9 +40,7 @@ def run_check(args: argparse.Namespace) -> int:
         config = found
     if problems:
         return _refuse(args, config.source_name, problems, config.source)
-    kernels = [k.name for k in config.pythonKernels if k.enable]
-    if config.ihaskell.enable:
-        kernels.append("ihaskell")
+    kernels = [k.name for k in config.stableKernels if k.enable]
     if args.json:
         print(
             json.dumps(

@@ -55,15 +55,15 @@ def _serve(config: ServiceConfig) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     from jupyter_service.server.app import check_runnable
-    from jupyter_service.store.switch import lock_kernels, missing_locks, switch
+    from jupyter_service.store.switch import lock_kernels, missing_locks, switch, unbuilt_kernels
 
     config = resolve_config(args)
     # A disabled service or an unusable auth mode is refused before anything is built.
     check_runnable(config)
-    if config.ihaskell.enable:
+    for kernel in unbuilt_kernels(config):
         _say(
-            "warning: extraKernels.ihaskell is enabled, but this version does not build the "
-            "Haskell kernel yet; serving without it"
+            f"warning: extraKernels.{kernel.name} is enabled, but this version does not build "
+            f"{kernel.language} kernels yet; serving without it"
         )
     if config.source is not None:
         # First start: lock what has no lock yet. A lock that no longer matches the config is

@@ -132,9 +132,11 @@ def check_absolute(value: str) -> str | None:
 
 
 def check_language(value: str) -> str | None:
-    if value == "python":
+    from jupyter_service.kernels import language_names
+
+    if value in language_names():
         return None
-    return f"{value!r} is not supported; allowed: 'python'"
+    return f"{value!r} is not supported; allowed: " + ", ".join(map(repr, language_names()))
 
 
 # Values written into the nginx site: nothing nginx would read as syntax or a variable.

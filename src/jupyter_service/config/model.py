@@ -18,6 +18,7 @@ from jupyter_service.config.schema import (
     validate_table,
 )
 from jupyter_service.errors import ConfigError, ServiceError
+from jupyter_service.kernels import StableKernel
 
 AuthMode = Literal["token", "password", "authelia"]
 
@@ -28,22 +29,50 @@ AUTH_MISSING = (
 )
 
 
+# The original's presets: kernels whose name alone says their language, their package stack
+# (to which `extraPackages` adds) and display name. Only the config knows them.
+PYTHON_BASE = "python-base"
+IHASKELL = "ihaskell"
+# The original's python-base stack (DESIGN.md), before `extraPackages`.
+PYTHON_BASE_STACK = (
+    "ipykernel",
+    "ipywidgets",
+    "numpy",
+    "pandas",
+    "scipy",
+    "matplotlib",
+    "seaborn",
+    "plotly",
+    "scikit-learn",
+    "torch",
+    "torchvision",
+    "transformers",
+    "accelerate",
+    "datasets",
+    "requests",
+    "aiohttp",
+    "tqdm",
+    "pydantic",
+    "python-dotenv",
+    "rich",
+)
+
+
 @dataclass(frozen=True)
-class PythonKernel:
-    name: str
-    enable: bool
-    pythonPackage: str
-    packages: tuple[str, ...]
-    extraPackages: tuple[str, ...] = ()
+class Preset:
+    language: str
+    stack: tuple[str, ...] = ()
     displayName: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
+    # The server opens it by default among its language's stable kernels.
+    preferred: bool = False
 
 
-@dataclass(frozen=True)
-class IHaskellKernel:
-    enable: bool = False
-    package: str = "ihaskell"
-    extraPackages: tuple[str, ...] = ()
+PRESETS = {
+    PYTHON_BASE: Preset("python", PYTHON_BASE_STACK, "Python (base)", preferred=True),
+    IHASKELL: Preset("haskell"),
+}
+# Keys every `extraKernels.<name>` table may have; the others are its language's options.
+_KERNEL_KEYS = ("enable", "language", "packages", "extraPackages", "displayName", "env")
 
 
 @dataclass(frozen=True)
@@ -90,8 +119,7 @@ class ServiceConfig:
     extraTools: tuple[str, ...] = ()
     extraToolsPath: tuple[str, ...] = tuple(DEFAULT_TOOLS_PATH)
     baseUrl: str = "/"
-    ihaskell: IHaskellKernel = IHaskellKernel()
-    pythonKernels: tuple[PythonKernel, ...] = ()
+    stableKernels: tuple[StableKernel, ...] = ()
     reverseProxy: ReverseProxyConfig = ReverseProxyConfig()
     hub: HubConfig = HubConfig()
     # Not options: where the config came from, and whether it is the embedded default.
@@ -113,6 +141,10 @@ class ServiceConfig:
     def notebook_path(self) -> Path:
         return Path(os.path.expanduser(self.notebookDir))
 
+    def kernel(self, name: str) -> StableKernel | None:
+        """The `extraKernels.<name>` entry, enabled or not."""
+        return next((k for k in self.stableKernels if k.name == name), None)
+
 
 def embedded_default(cwd: Path | None = None) -> ServiceConfig:
     """What `up` runs with no config: loopback, a generated token, venv kernels on, dir = cwd."""
@@ -124,34 +156,41 @@ def embedded_default(cwd: Path | None = None) -> ServiceConfig:
     )
 
 
-def _python_kernels(kernels: dict[str, Any]) -> tuple[PythonKernel, ...]:
-    result = []
-    for name, spec in kernels.items():
-        if name == "ihaskell":
-            continue
-        if name == "python-base":
-            result.append(
-                PythonKernel(
-                    name=name,
-                    enable=spec["enable"],
-                    pythonPackage=spec["pythonPackage"],
-                    packages=(),
-                    extraPackages=tuple(spec["extraPackages"]),
-                    displayName="Python (base)",
-                )
-            )
-        else:
-            result.append(
-                PythonKernel(
-                    name=name,
-                    enable=spec["enable"],
-                    pythonPackage=spec["pythonPackage"],
-                    packages=tuple(spec["packages"]),
-                    displayName=spec["displayName"],
-                    env=dict(spec["env"]),
-                )
-            )
-    return tuple(result)
+def stable_kernel(name: str, table: dict[str, Any]) -> StableKernel:
+    """One `extraKernels.<name>` table (validated, defaults filled in) as a StableKernel;
+    a preset's stack and display name applied. Pure."""
+    preset = PRESETS.get(name)
+    if preset is not None:
+        packages = (*preset.stack, *table.get("extraPackages", ()))
+        language, key = preset.language, "extraPackages"
+    else:
+        packages = tuple(table.get("packages", ()))
+        language, key = str(table.get("language")), "packages"
+    return StableKernel(
+        name=name,
+        language=language,
+        packages=packages,
+        options={k: str(v) for k, v in table.items() if k not in _KERNEL_KEYS and v is not None},
+        enable=bool(table.get("enable", preset is None)),
+        displayName=table.get("displayName") or (preset.displayName if preset else None),
+        env=dict(table.get("env", {})),
+        packagesKey=key,
+        preferred=preset.preferred if preset else False,
+    )
+
+
+def _package_problems(kernels: tuple[StableKernel, ...]) -> Problems:
+    """Each kernel's packages as its language sees them (a Haskell package that Debian
+    does not carry), keyed by the config list that names them."""
+    from jupyter_service.kernels import find_language
+
+    problems: Problems = []
+    for kernel in kernels:
+        backend = find_language(kernel.language)
+        if backend is not None:
+            key = f"extraKernels.{kernel.name}.{kernel.packagesKey}"
+            problems += [(key, why) for why in backend.find_package_problems(kernel)]
+    return problems
 
 
 def _is_loopback(ip: object) -> bool:
@@ -282,8 +321,10 @@ def parse_config(
         problems += tool_problems(values["extraTools"], values["extraToolsPath"], problems)
     if problems:
         return None, problems
-    kernels = values["extraKernels"]
-    ihaskell = kernels.get("ihaskell")
+    kernels = tuple(stable_kernel(n, t) for n, t in values["extraKernels"].items())
+    problems += _package_problems(kernels)
+    if problems:
+        return None, problems
     config = ServiceConfig(
         enable=values["enable"],
         ip=values["ip"],
@@ -296,14 +337,7 @@ def parse_config(
         extraTools=tuple(values["extraTools"]),
         extraToolsPath=tuple(values["extraToolsPath"]),
         baseUrl=values["baseUrl"],
-        ihaskell=IHaskellKernel(
-            enable=ihaskell["enable"],
-            package=ihaskell["package"],
-            extraPackages=tuple(ihaskell["extraPackages"]),
-        )
-        if ihaskell
-        else IHaskellKernel(),
-        pythonKernels=_python_kernels(kernels),
+        stableKernels=kernels,
         reverseProxy=ReverseProxyConfig(
             enable=values["reverseProxy"]["enable"],
             domains=tuple(values["reverseProxy"]["domains"]),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_service import paths
-from jupyter_service.config import ServiceConfig, embedded_default
+from jupyter_service.config import PYTHON_BASE, ServiceConfig, embedded_default
 from jupyter_service.config.model import AUTH_MISSING
 from jupyter_service.config.runnable import load_with_problems, runnable_problems
 from jupyter_service.doctor.kernels import check_generation, check_kernels, check_stale_kernelspecs
@@ -286,10 +286,13 @@ def read_gpu_probe(status: int, output: str, rollback: str) -> CheckResult:
 
 def check_gpu(state: Path) -> CheckResult:
     generation = current_generation(state)
-    entry = generation.kernels.get("python-base") if generation else None
+    # The GPU stack (torch) is python-base's preset; the generation says where it was built.
+    entry = generation.kernels.get(PYTHON_BASE) if generation else None
     if entry is None:
-        return CheckResult("gpu", "skip", "python-base is not in the current generation")
-    python = Path(entry["store_path"]) / "bin" / "python"
+        return CheckResult("gpu", "skip", f"{PYTHON_BASE} is not in the current generation")
+    from jupyter_service.kernels.python import python_executable
+
+    python = python_executable(entry)
     rollback = service_hint("rollback", writes=[state])
     try:
         proc = run_subprocess([str(python), "-c", GPU_PROBE], check=False)

@@ -18,6 +18,7 @@ from jupyter_service.hints import render_hint, service_hint, venv_kernel_hint
 from jupyter_service.kernel_dirs import hides_service_python
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.store.generations import CURRENT, current_kernels_dir
+from jupyter_service.store.switch import stable_kernels
 from jupyter_service.venvs.layout import Layout
 from jupyter_service.venvs.manage import find_venvs
 from jupyter_service.venvs.spec_files import venv_of
@@ -174,7 +175,7 @@ def check_stale_kernelspecs(layout: Layout) -> list[CheckResult]:
 def check_generation(config: ServiceConfig | None, state: Path) -> CheckResult:
     """The `current` link: it must point at a generation when there is one."""
     link = state / CURRENT
-    wants_stable = config is not None and any(k.enable for k in config.pythonKernels)
+    wants_stable = config is not None and bool(stable_kernels(config))
     if link.is_symlink() and not link.exists():
         finding = f"{link} points at {os.readlink(link)}, which is gone"
         fix = service_hint("rollback", writes=[state])

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from jupyter_service.config import ServiceConfig
-from jupyter_service.kernel_dirs import hides_service_python
 
 COOKIE_MAX_AGE_DAYS = 7
 PORT_RETRIES_EMBEDDED = 50
@@ -113,15 +112,17 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         "LanguageServerManager": {"autodetect": False},
     }
     if runtime.stable_kernel_dir:
+        from jupyter_service.kernels import find_service_kernel_replacements
+
+        replacements = find_service_kernel_replacements(config.stableKernels)
         server["kernel_spec_manager_class"] = KERNEL_SPEC_MANAGER
         settings["ServiceKernelSpecManager"] = {
             "stable_kernel_dir": runtime.stable_kernel_dir,
-            "hide_service_python": hides_service_python(config),
+            "hide_service_python": bool(replacements),
         }
-        enabled = [k.name for k in config.pythonKernels if k.enable]
-        if enabled:
-            default = "python-base" if "python-base" in enabled else enabled[0]
-            settings["MappingKernelManager"] = {"default_kernel_name": default}
+        if replacements:
+            preferred = [k for k in replacements if k.preferred] or replacements
+            settings["MappingKernelManager"] = {"default_kernel_name": preferred[0].name}
     return settings
 
 

@@ -69,7 +69,7 @@ def collect_garbage(state: Path, keep: int | None = None) -> GcResult:
                     result.removed_generations.append(generation.number)
             remaining = [g for g in remaining if g.number not in result.removed_generations]
         referenced = {
-            Path(entry["store_path"]).name for g in remaining for entry in g.kernels.values()
+            Path(entry.store_path).name for g in remaining for entry in g.kernels.values()
         }
         if not store.is_dir():
             return result

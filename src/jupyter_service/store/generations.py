@@ -15,14 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jupyter_service.store.kernelspec import render_kernelspec
+from jupyter_service.store.manifest import ManifestEntry
 
 GENERATIONS = "generations"
 CURRENT = "current"
 MANIFEST = "manifest.json"
 KERNELS = "kernels"
 LAST = ".last"
-_LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,13 @@ class Generation:
     manifest: dict[str, Any]
 
     @property
-    def kernels(self) -> dict[str, dict[str, Any]]:
-        return dict(self.manifest.get("kernels", {}))
+    def kernels(self) -> dict[str, ManifestEntry]:
+        """The manifest's kernels, typed (entries of older formats migrated as they load)."""
+        where = str(self.path / MANIFEST)
+        return {
+            str(name): ManifestEntry.from_dict(entry, where)
+            for name, entry in dict(self.manifest.get("kernels", {})).items()
+        }
 
     @property
     def created(self) -> str:
@@ -98,25 +102,19 @@ def set_current(state: Path, number: int) -> None:
     os.replace(tmp, state / CURRENT)
 
 
-def _write_kernel_dir(directory: Path, name: str, entry: dict[str, Any], number: int) -> None:
+def _write_kernel_dir(directory: Path, name: str, entry: ManifestEntry, number: int) -> None:
+    from jupyter_service.kernels import language
+
+    backend = language(entry.language)
     directory.mkdir(parents=True)
-    spec = render_kernelspec(
-        name,
-        entry["store_path"],
-        display=entry["display_name"],
-        env=entry["env"],
-        generation=number,
-        lock_sha256=entry["lock_sha256"],
-    )
+    spec = backend.render_kernelspec(name, entry, number)
     (directory / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
-    logos = Path(entry["store_path"]) / "share" / "jupyter" / "kernels" / "python3"
-    for logo in _LOGOS:
-        if (logos / logo).is_file():
-            shutil.copyfile(logos / logo, directory / logo)
+    for logo in backend.find_logos(entry):
+        shutil.copyfile(logo, directory / logo.name)
 
 
 def write_generation(
-    state: Path, kernels: dict[str, dict[str, Any]], config: str | None
+    state: Path, kernels: dict[str, ManifestEntry], config: str | None
 ) -> Generation:
     """Write generation N+1 aside, rename it into place, then make it current."""
     directory = state / GENERATIONS
@@ -131,7 +129,7 @@ def write_generation(
             "generation": number,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": config,
-            "kernels": kernels,
+            "kernels": {name: entry.to_dict() for name, entry in kernels.items()},
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         work.chmod(0o755)

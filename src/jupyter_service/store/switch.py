@@ -6,15 +6,19 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from jupyter_service.config import PythonKernel, ServiceConfig
+from jupyter_service.config import PYTHON_BASE, ServiceConfig
 from jupyter_service.errors import ServiceError
 from jupyter_service.hints import service_hint
+from jupyter_service.kernels import (
+    Languages,
+    LockedKernel,
+    StableKernel,
+    find_language,
+    language_names,
+)
 from jupyter_service.store import build, generations, lock
-from jupyter_service.store.interpreter import Interpreter, find_interpreter
-from jupyter_service.store.kernelspec import display_name
-from jupyter_service.store.uv import log_dir
+from jupyter_service.store.manifest import ManifestEntry
 
 Say = Callable[[str], None]
 
@@ -36,15 +40,21 @@ def _os_errors(what: str) -> Iterator[None]:
         ) from None
 
 
-def stable_kernels(config: ServiceConfig) -> list[PythonKernel]:
-    return [k for k in config.pythonKernels if k.enable]
+def stable_kernels(config: ServiceConfig) -> list[StableKernel]:
+    """The enabled stable kernels this version builds."""
+    return [k for k in config.stableKernels if k.enable and find_language(k.language)]
+
+
+def unbuilt_kernels(config: ServiceConfig) -> list[StableKernel]:
+    """Enabled stable kernels in a language this version does not build yet."""
+    return [k for k in config.stableKernels if k.enable and not find_language(k.language)]
 
 
 def _config_path(config: ServiceConfig) -> Path:
     if config.source is None:
         raise ServiceError(
             "stable kernels need a config file; the embedded default has none",
-            hint="write a config with [extraKernels.python-base] and pass it with --config",
+            hint=f"write a config with [extraKernels.{PYTHON_BASE}] and pass it with --config",
         )
     return config.source
 
@@ -64,49 +74,52 @@ def generations_hint(config: Path | None) -> str:
     return service_hint("generations", config=config)
 
 
-def _interpreters(kernels: list[PythonKernel]) -> dict[str, Interpreter]:
-    found: dict[str, Interpreter] = {}
-    for kernel in kernels:
-        if kernel.pythonPackage not in found:
-            found[kernel.pythonPackage] = find_interpreter(kernel.pythonPackage)
-    return found
-
-
 def missing_locks(config: ServiceConfig) -> list[str]:
     """Stable kernels with no lock file at all (what `up` locks by itself)."""
     kernels = stable_kernels(config)
     if not kernels:
         return []
     root = lock.lock_root(_config_path(config))
-    return [k.name for k in kernels if not (root / k.name / lock.LOCK_FILE).is_file()]
+    languages = Languages()
+    return [k.name for k in kernels if not languages(k.language).has_lock(k, root)]
 
 
 def lock_kernels(
     config: ServiceConfig, state: Path, *, upgrade: bool | str = False, say: Say = _quiet
 ) -> list[str]:
-    """Resolve every stable Python kernel and write its lock. Return the names that changed."""
+    """Resolve every stable kernel and write its lock. Return the names that changed."""
     path = _config_path(config)
     kernels = stable_kernels(config)
     names = [k.name for k in kernels]
     if isinstance(upgrade, str) and upgrade not in names:
         raise ServiceError(
             f"no stable Python kernel named {upgrade!r} in {path}",
-            hint=lock_hint(path, state, "--upgrade", names[0] if names else "python-base"),
+            hint=lock_hint(path, state, "--upgrade", names[0] if names else PYTHON_BASE),
         )
     root = lock.lock_root(path)
-    interpreters = _interpreters(kernels)
+    languages = Languages()
+    logs = build.log_dir(state)
+    for kernel in kernels:
+        languages(kernel.language).provide(kernel, root, logs=logs, say=say)
+    # Every toolchain is found before anything is written.
+    toolchains = {k.name: languages(k.language).describe_toolchain(k) for k in kernels}
     changed = []
     for kernel in kernels:
-        interpreter = interpreters[kernel.pythonPackage]
         again = upgrade is True or upgrade == kernel.name
-        say(
-            f"locking {kernel.name} (Python {interpreter.version})"
-            + (", upgrading" if again else "")
-        )
-        with _os_errors(f"cannot write the lock of {kernel.name} in {root}"):
-            if lock.write_lock(kernel, interpreter, root, upgrade=again, logs=log_dir(state)):
+        say(f"locking {kernel.name} ({toolchains[kernel.name]})" + (", upgrading" if again else ""))
+        with (
+            _os_errors(f"cannot write the lock of {kernel.name} in {root}"),
+            lock.lock_root_ready(root),
+        ):
+            backend = languages(kernel.language)
+            if backend.write_lock(kernel, root, upgrade=again, logs=logs):
                 changed.append(kernel.name)
-    for name in lock.remove_stale_locks(root, {k.name for k in config.pythonKernels}):
+    # A lock dir is removed by the language that wrote it, whichever the config still has.
+    backends = [languages(name) for name in language_names()]
+    keep = {k.name for k in config.stableKernels}
+    for name in lock.remove_stale_locks(
+        root, keep, lambda d: any(b.remove_lock(d) for b in backends)
+    ):
         say(f"removed the lock of {name}, no longer in the config")
         changed.append(name)
     return changed
@@ -114,40 +127,44 @@ def lock_kernels(
 
 @dataclass(frozen=True)
 class KernelPlan:
-    kernel: PythonKernel
-    interpreter: Interpreter
-    lock_dir: Path
-    lock_sha256: str
+    locked: LockedKernel
+    display_name: str
     store_path: Path
 
-    def entry(self) -> dict[str, Any]:
-        """The kernel's line in a generation's manifest (what a no-op switch compares)."""
-        return {
-            "store_path": str(self.store_path),
-            "lock_sha256": self.lock_sha256,
-            "display_name": display_name(self.kernel.name, self.kernel.displayName),
-            "env": dict(self.kernel.env),
-            "python": self.interpreter.version,
-        }
+    @property
+    def kernel(self) -> StableKernel:
+        return self.locked.kernel
+
+    def entry(self) -> ManifestEntry:
+        """The kernel's entry in a generation's manifest (what a no-op switch compares)."""
+        return ManifestEntry(
+            language=self.kernel.language,
+            store_path=str(self.store_path),
+            lock_sha256=self.locked.lock_sha256,
+            display_name=self.display_name,
+            env=dict(self.kernel.env),
+            details=dict(self.locked.details),
+        )
 
 
-def plan_kernels(config: ServiceConfig, state: Path) -> list[KernelPlan]:
+def plan_kernels(
+    config: ServiceConfig, state: Path, languages: Languages | None = None, say: Say = _quiet
+) -> list[KernelPlan]:
     """What the config asks for, pinned by its lock: one store path per stable kernel."""
     kernels = stable_kernels(config)
     if not kernels:
         return []
+    languages = languages or Languages()
     root = lock.lock_root(_config_path(config))
-    interpreters = _interpreters(kernels)
+    for kernel in kernels:
+        languages(kernel.language).provide(kernel, root, logs=build.log_dir(state), say=say)
     plans = []
     for kernel in kernels:
-        interpreter = interpreters[kernel.pythonPackage]
-        lock_dir = lock.check_lock(
-            kernel, interpreter, root, lock_hint(_config_path(config), state)
-        )
-        sha = build.file_sha256(lock_dir / lock.LOCK_FILE)
-        key = build.store_hash(kernel.name, sha, interpreter)
+        backend = languages(kernel.language)
+        locked = backend.check_lock(kernel, root, lock_hint(_config_path(config), state))
+        key = build.store_hash(kernel.name, backend.store_key_inputs(locked))
         path = build.store_dir(state) / f"{key}-{kernel.name}"
-        plans.append(KernelPlan(kernel, interpreter, lock_dir, sha, path))
+        plans.append(KernelPlan(locked, backend.display_name(kernel), path))
     return plans
 
 
@@ -162,7 +179,8 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
     """Build what the lock pins and is not in the store, write a generation, make it current.
     Nothing changed: return at once. Any failure: the current generation stays as it was."""
     _config_path(config)  # never switch the embedded default's "no kernels" over a config's
-    plans = plan_kernels(config, state)
+    languages = Languages()
+    plans = plan_kernels(config, state, languages, say)
     desired = {p.kernel.name: p.entry() for p in plans}
     with generations.state_lock(state):
         current = generations.current_generation(state)
@@ -178,8 +196,8 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
                 if plan.store_path.is_dir():
                     continue
                 say(f"building {plan.kernel.name} into {plan.store_path}")
-                build.build_kernel(
-                    plan.kernel.name, plan.lock_dir, plan.interpreter, plan.store_path, state
+                languages(plan.kernel.language).build(
+                    plan.locked, plan.store_path, build.log_dir(state)
                 )
                 built.append(plan.kernel.name)
             source = str(config.source.resolve()) if config.source else None
@@ -209,7 +227,7 @@ def rollback(
         missing = [
             name
             for name, entry in known[number].kernels.items()
-            if not Path(entry["store_path"]).is_dir()
+            if not Path(entry.store_path).is_dir()
         ]
         if missing:
             raise ServiceError(

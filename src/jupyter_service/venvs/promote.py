@@ -11,10 +11,11 @@ import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from jupyter_service.config import parse_config
+from jupyter_service.config import PYTHON_BASE, parse_config, stable_kernel
 from jupyter_service.config.model import read_config_text
 from jupyter_service.errors import ConfigError, ServiceError
 from jupyter_service.fsutil import write_text_atomic
+from jupyter_service.kernels import find_language
 from jupyter_service.venvs.build import BASE_PACKAGES, site_packages
 
 
@@ -59,9 +60,14 @@ def render_promoted(text: str, kernel: str, packages: list[tuple[str, str]]) -> 
             f"the config has no stable kernel [extraKernels.{kernel}]",
             hint=f"add `[extraKernels.{kernel}]` with `enable = true`, or pick one with --to",
         )
-    if kernel == "ihaskell":
-        raise ServiceError("ihaskell is not a Python kernel", hint="use --to python-base")
-    key = "extraPackages" if kernel == "python-base" else "packages"
+    stable = stable_kernel(kernel, table.unwrap())
+    backend = find_language(stable.language)
+    if backend is None or not backend.takes_venv_packages:
+        raise ServiceError(
+            f"{kernel} is a {stable.language} kernel; promote adds a venv's Python packages",
+            hint=f"use --to {PYTHON_BASE}",
+        )
+    key = stable.packagesKey
     if key not in table:
         table[key] = tomlkit.array()
     array = table[key]
