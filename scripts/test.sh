@@ -23,6 +23,10 @@ fi
 if ! command -v configurable-http-proxy >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq node-configurable-http-proxy >/dev/null
 fi
+# The Haskell kernel's tests run Debian's ghci, with aeson for the Vega-Lite helper.
+if ! command -v ghc >/dev/null || [ ! -d /usr/share/doc/libghc-aeson-dev ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ghc libghc-aeson-dev >/dev/null
+fi
 .venv/bin/ruff format --check src tests bench
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy

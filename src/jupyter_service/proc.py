@@ -29,6 +29,32 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+def start_process(
+    cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a long-lived child with pipes on all three streams, in its own session (a
+    signal to our process group does not reach it) and killed when the calling thread
+    ends: start it from a thread that lives as long as the child should."""
+    log.debug("starting: %s", " ".join(cmd))
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        _die_with_parent()
+        if os.getppid() != parent:  # the parent died before prctl: nobody would kill us
+            os._exit(1)
+
+    return subprocess.Popen(
+        list(cmd),
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
+
+
 def run_subprocess(
     cmd: Sequence[str],
     *,

@@ -1,0 +1,1 @@
+"""Haskell stable kernels."""
