@@ -15,6 +15,7 @@ from jupyter_service.commands import (
     gc,
     generations,
     hash_password,
+    hub_config,
     install_service,
     lock,
     paths_cmd,
@@ -38,6 +39,7 @@ COMMANDS = (
     paths_cmd,
     proxy_config,
     install_service,
+    hub_config,
     doctor,
 )
 

@@ -178,7 +178,11 @@ def check_service_url(value: str) -> str | None:
 SPAWNERS = ("local", "kubernetes")
 _MEMORY = re.compile(r"[1-9][0-9]*(\.[0-9]+)?[KMGT]?")
 _CPU = re.compile(r"([0-9]+(\.[0-9]+)?)")
-_IMAGE = re.compile(r"[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?")
+_IMAGE_PART = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
+# [registry[:port]/]name[/name...][:tag]
+_IMAGE = re.compile(
+    rf"{_IMAGE_PART}(:[0-9]{{1,5}})?(/{_IMAGE_PART})*(:[A-Za-z0-9_][A-Za-z0-9._-]{{0,127}})?"
+)
 
 
 def check_spawner(value: str) -> str | None:
