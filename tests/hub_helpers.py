@@ -23,6 +23,7 @@ from .helpers import Service, execute_over_websocket, free_port, hash_password
 TEST_ACCOUNT_COMMENT = "jupyter-service hub test account"
 # JupyterHub cannot serve a percent-encoded base URL (config refuses one in hub mode).
 BASE_URL = "/j-hub/"
+ACCOUNTS_LOCK = "/tmp/jupyter-service-test-accounts.lock"
 USERS = {"alice": "alice's long password", "bob": "bob's long password"}
 
 
@@ -230,12 +231,17 @@ def hub_accounts() -> Iterator[None]:
         closed = find_closed_to_others(path, execute=True)
         if closed is not None:
             pytest.skip(f"other users cannot run {path} ({closed} is closed to them)")
+    import fcntl
+
     names = list(USERS)
-    make_accounts(names)
-    try:
-        yield
-    finally:
-        remove_accounts(names)
+    # One test session at a time owns the accounts on this machine (parallel checkouts).
+    with open(ACCOUNTS_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        make_accounts(names)
+        try:
+            yield
+        finally:
+            remove_accounts(names)
 
 
 __all__ = ["free_port"]

@@ -192,3 +192,35 @@ def test_venv_kernel_tier_is_each_users_own(
     assert "mine" in alice["kernelspecs"]
     assert "mine" not in bob["kernelspecs"]
     assert os.stat("/home/alice/.local/share/jupyter/kernels/mine").st_uid != 0
+
+
+def test_browser_logs_in_and_runs_a_cell(hub: Hub, sessions: dict[str, requests.Session]) -> None:
+    """Headless Chromium: bob's login form, his JupyterLab, a notebook on the stable kernel."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from .browser.test_example_session import CHROMIUM, CHROMIUM_ARGS, open_kernel_picker
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(120_000)
+            page.goto(hub.url("hub/login"))
+            page.fill("input[name=username]", "bob")
+            page.fill("input[name=password]", USERS["bob"])
+            page.click("#login_submit")
+            expect(page.locator(".jp-Launcher")).to_be_visible(timeout=120_000)
+            assert "/user/bob/lab" in page.url
+            dialog = open_kernel_picker(page)
+            dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+            notebook = page.locator(".jp-NotebookPanel:visible")
+            expect(page.locator("#jp-main-statusbar")).to_contain_text("| Idle", timeout=120_000)
+            cell = notebook.locator(".jp-CodeCell").first
+            cell.locator(".cm-content").click()
+            page.keyboard.insert_text("import getpass, os; print(getpass.getuser(), os.getcwd())")
+            page.keyboard.press("Shift+Enter")
+            expect(cell.locator(".jp-OutputArea")).to_contain_text(
+                "bob /home/bob/notebooks", timeout=120_000
+            )
+        finally:
+            browser.close()
