@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from jupyter_service.config.runnable import check_port_free, runnable_problems
 from jupyter_service.errors import ConfigError, ServiceError
 from jupyter_service.kernel_dirs import HIDES_PYTHON_ENV, hides_service_python
 from jupyter_service.proxy.secret import ensure_proxy_secret
+from jupyter_service.server.pins import find_unpinned, find_weakened, render_refusal
 from jupyter_service.server.settings import (
     Runtime,
     render_lab_overrides,
@@ -44,6 +46,11 @@ class ServiceServerApp(ServerApp):
     skip the kernel shutdown; a service does neither. Its start-up log says so, and says
     the truth about the websockets jupyter_server cannot see are authenticated.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Our rendered settings: what config files may not change (SECURITY.md 29).
+        self.pins = copy.deepcopy(kwargs.get("config") or Config())
 
     def init_signal(self) -> None:
         super().init_signal()
@@ -92,6 +99,50 @@ class ServiceServerApp(ServerApp):
                 continue
             for line in explained:
                 self.log.info(line)
+
+    def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]
+        super().load_config_file(suppress_errors)
+        self._refuse_unpinned(["jupyter_config", self.config_file_name])
+        self.update_config(self.pins)
+
+    def init_server_extensions(self) -> None:
+        # Linking an extension reads its own config files, which may set ServerApp's.
+        super().init_server_extensions()
+        self._refuse_unpinned(self._config_file_names())
+        self.update_config(self.pins)
+
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        super().initialize(*args, **kwargs)
+        weakened = find_weakened(self, self.identity_provider, self.web_app.settings, self.pins)
+        if weakened:
+            self._refuse_unpinned(self._config_file_names())
+            raise ServiceError(
+                "the server's security settings differ from what jupyter-service pins: "
+                + ", ".join(weakened),
+                hint="look for an installed server extension or config that changes them "
+                "(`jupyter --paths`, `jupyter server extension list`)",
+            )
+
+    def _config_file_names(self) -> list[str]:
+        names = ["jupyter_config", self.config_file_name]
+        for apps in self.extension_manager.extension_apps.values():
+            names += sorted({app.config_file_name for app in apps} - set(names))
+        return names
+
+    def _refuse_unpinned(self, basenames: list[str]) -> None:
+        findings = []
+        for basename in basenames:
+            for config, filename in self._load_config_files(
+                basename, path=self.config_file_paths, log=None
+            ):
+                findings += [(filename, key) for key in find_unpinned(config, self.pins)]
+        if findings:
+            raise ServiceError(
+                "a Jupyter config file changes what jupyter-service pins (authentication, "
+                "CORS, XSRF, Host and Origin checks):\n" + render_refusal(findings),
+                hint="remove these settings from those files; the service decides them "
+                "(see SECURITY.md, 'What is pinned')",
+            )
 
 
 # jupyter_server's own line; our Ctrl-C and SIGTERM stop at once.

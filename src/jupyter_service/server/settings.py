@@ -11,6 +11,7 @@ from jupyter_service.config import ServiceConfig
 COOKIE_MAX_AGE_DAYS = 7
 PORT_RETRIES_EMBEDDED = 50
 PROXY_IDENTITY_PROVIDER = "jupyter_service.server.proxy_auth.ProxyIdentityProvider"
+PASSWORD_IDENTITY_PROVIDER = "jupyter_server.auth.identity.PasswordIdentityProvider"
 KERNEL_SPEC_MANAGER = "jupyter_service.server.kernelspecs.ServiceKernelSpecManager"
 
 
@@ -64,7 +65,13 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         "allow_remote_access": False,
         "local_hostnames": ["localhost", *config.reverseProxy.domains],
         "allow_origin": "",
+        "allow_origin_pat": "",
+        "allow_credentials": False,
         "disable_check_xsrf": False,
+        # Only nginx's word counts, and it comes as the proxy secret, never as an address.
+        "trust_xheaders": False,
+        "authenticate_prometheus": True,
+        "identity_provider_class": PASSWORD_IDENTITY_PROVIDER,
         "default_url": "/lab",
         "jpserver_extensions": {"jupyterlab": True, "jupyter_server_terminals": True},
         "terminals_enabled": True,
