@@ -233,3 +233,41 @@ def test_files_that_keep_the_pins_have_no_effect_on_them(tmp_path: Path) -> None
         assert "Access-Control-Allow-Origin" not in preflight.headers
     finally:
         assert service.stop() == 0, service.output()
+
+
+def test_a_hub_user_server_keeps_what_the_hub_sets_and_nothing_else() -> None:
+    """Pure: JupyterHub's extension owns the identity, the Host names and forwarded
+    addresses, turns tornado's early XSRF check off for its own and forbids framing; a CORS
+    header is still refused."""
+    from types import SimpleNamespace
+
+    from jupyter_service.config import parse_config
+    from jupyter_service.hub.settings import render_singleuser_settings
+    from jupyter_service.server.pins import find_weakened
+    from jupyter_service.server.settings import Runtime
+
+    from .test_hub_config import HUB, HUB_HEAD
+
+    config, problems = parse_config(HUB_HEAD + HUB)
+    assert config is not None and not problems
+    pins = render_singleuser_settings(config, Runtime("/nb", None, None))
+    server = SimpleNamespace(
+        **{**pins["ServerApp"], "allow_remote_access": True, "trust_xheaders": True}
+    )
+    settings = {
+        "xsrf_cookies": False,
+        "disable_check_xsrf": False,
+        "allow_unauthenticated_access": False,
+        "allow_remote_access": True,
+        "allow_origin": "",
+        "allow_credentials": False,
+        "authenticate_prometheus": True,
+        "headers": {"Content-Security-Policy": "frame-ancestors 'none'"},
+    }
+    identity = object()
+    settings["identity_provider"] = identity
+    assert find_weakened(server, identity, settings, pins) == []
+    settings["headers"] = {"Access-Control-Allow-Origin": "*"}
+    assert find_weakened(server, identity, settings, pins) == [
+        "ServerApp.tornado_settings.headers.Access-Control-Allow-Origin"
+    ]

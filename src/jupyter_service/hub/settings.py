@@ -29,6 +29,8 @@ HUB_OWNED_SERVER_KEYS = (
     "allow_remote_access",
     "local_hostnames",
     "identity_provider_class",
+    # Behind the hub's proxy the client's address comes in X-Forwarded-For.
+    "trust_xheaders",
     "root_dir",
 )
 

@@ -142,28 +142,36 @@ def find_weakened(
     the tornado settings its handlers read. Empty when all holds."""
     found = []
     server_pins = pins["ServerApp"]
+    # A hub's user server: JupyterHub's extension turns tornado's early XSRF check off for
+    # its own (jupyter_server's check still runs) and sets a stricter frame-ancestors.
+    hub = "jupyterhub" in server_pins.get("jpserver_extensions", {})
     for key in SERVER_KEYS:
         if key in server_pins and not _same(getattr(server, key), server_pins[key]):
             found.append(f"ServerApp.{key}")
-    identity_class = server_pins["identity_provider_class"]
-    if dotted(type(identity)) != identity_class:
-        found.append("ServerApp.identity_provider_class")
-    section = identity_class.rsplit(".", 1)[1]
-    for key, value in pins.get(section, {}).items():
-        if hasattr(identity, key) and not _same(getattr(identity, key), value):
-            found.append(f"{section}.{key}")
-    if not identity.auth_enabled:
-        found.append(f"{section}.token")
+    # A hub's user server: the hub's extension sets the identity provider and the Host
+    # names; only what we render is compared.
+    identity_class = server_pins.get("identity_provider_class")
+    if identity_class is not None:
+        if dotted(type(identity)) != identity_class:
+            found.append("ServerApp.identity_provider_class")
+        section = identity_class.rsplit(".", 1)[1]
+        for key, value in pins.get(section, {}).items():
+            if hasattr(identity, key) and not _same(getattr(identity, key), value):
+                found.append(f"{section}.{key}")
+        if not identity.auth_enabled:
+            found.append(f"{section}.token")
     expected = {
-        "xsrf_cookies": True,
         "disable_check_xsrf": False,
         "allow_unauthenticated_access": False,
-        "allow_remote_access": False,
-        "local_hostnames": server_pins["local_hostnames"],
         "allow_origin": "",
         "allow_credentials": False,
         "authenticate_prometheus": True,
     }
+    for key in ("allow_remote_access", "local_hostnames"):
+        if key in server_pins:
+            expected[key] = server_pins[key]
+    if not hub:
+        expected["xsrf_cookies"] = True
     for key, value in expected.items():
         if not _same(settings.get(key), value):
             found.append(f"ServerApp.tornado_settings.{key}")
@@ -173,10 +181,11 @@ def find_weakened(
     if settings.get("identity_provider") is not identity:
         found.append("ServerApp.tornado_settings.identity_provider")
     headers = settings.get("headers") or {}
+    prefixes = ("access-control-",) if hub else TORNADO_HEADER_PREFIXES
     found += [
         f"ServerApp.tornado_settings.headers.{name}"
         for name in headers
-        if str(name).lower().startswith(TORNADO_HEADER_PREFIXES)
+        if str(name).lower().startswith(prefixes)
     ]
     return found
 
