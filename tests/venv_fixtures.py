@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,30 @@ def layout(bare_layout: Layout, prepared_base: Path) -> Layout:
     """As bare_layout, with the session's base venv hardlinked in."""
     subprocess.run(["cp", "-al", str(prepared_base), str(bare_layout.base_dir())], check=True)
     return bare_layout
+
+
+_RELEASE = threading.Event()
+
+
+class _Stall(BaseHTTPRequestHandler):
+    """Answers nothing until the test ends: whoever asks it waits until killed."""
+
+    def do_GET(self) -> None:
+        _RELEASE.wait(600)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stalling_index() -> Iterator[str]:
+    """A package index URL that never answers (a loopback server that stalls)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stall)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _RELEASE.clear()
+    yield f"http://127.0.0.1:{server.server_address[1]}/simple"
+    _RELEASE.set()
+    server.shutdown()
+    server.server_close()

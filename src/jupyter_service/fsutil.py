@@ -49,3 +49,19 @@ def tree_size(root: Path) -> int:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(dirpath, name)).st_size
     return total
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists (a zombie counts as gone): a temp name carrying the pid
+    of a run that was killed is that run's leftover, and only then ours to clean."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

@@ -82,7 +82,8 @@ def find_kernel_dirs(dirs: list[str], *, native: bool) -> dict[str, str]:
         for entry in entries:
             path = os.path.join(kernel_dir, entry)
             key = entry.lower()
-            if key in found or not _KERNEL_NAME.fullmatch(key):
+            # A hidden name is a kernelspec being written (`.tmp-NAME-…`), never a kernel.
+            if key in found or key.startswith(".") or not _KERNEL_NAME.fullmatch(key):
                 continue
             if os.path.isfile(os.path.join(path, "kernel.json")):
                 found[key] = path

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -26,6 +25,7 @@ from jupyter_service.errors import ServiceError
 from jupyter_service.kernels import LockedKernel, StableKernel
 from jupyter_service.proc import run_subprocess
 from jupyter_service.store.build import file_sha256, install_tree
+from jupyter_service.store.lock import scratch_dir
 from jupyter_service.store.manifest import ManifestEntry
 
 PROJECT_FILE = "pyproject.toml"
@@ -221,7 +221,7 @@ def write_lock(
     place. Return whether anything changed. A failure leaves the old lock as it was."""
     directory = root / kernel.name
     before = (_read(directory / PROJECT_FILE), _read(directory / LOCK_FILE))
-    work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    work = scratch_dir(root)
     try:
         (work / PROJECT_FILE).write_text(render_pyproject(kernel, interpreter.minor))
         if before[1] is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from traitlets import Bool, Unicode, default
 
 from jupyter_service.kernel_dirs import served_kernel_dirs
@@ -35,3 +35,15 @@ class ServiceKernelSpecManager(KernelSpecManager):
     @default("kernel_dirs")
     def _kernel_dirs_default(self) -> list[str]:
         return served_kernel_dirs(self.stable_kernel_dir, self.hide_service_python)
+
+    def find_kernel_specs(self) -> dict[str, str]:
+        """jupyter_client's, without hidden names: `jupyter-venv-kernel create` writes a
+        kernelspec as `.tmp-NAME-…` and renames it into place; no one may start that."""
+        specs: dict[str, str] = super().find_kernel_specs()
+        return {name: path for name, path in specs.items() if not name.startswith(".")}
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        if kernel_name.startswith("."):
+            raise NoSuchKernel(kernel_name)
+        spec: KernelSpec = super().get_kernel_spec(kernel_name)
+        return spec

@@ -3,11 +3,11 @@ never one that a running process (a kernel started from an older generation) use
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jupyter_service.fsutil import tree_size
+from jupyter_service.inuse import find_users
 from jupyter_service.store import build, generations
 
 
@@ -17,38 +17,6 @@ class GcResult:
     removed_paths: list[str] = field(default_factory=list)
     in_use: dict[str, list[int]] = field(default_factory=dict)
     freed_bytes: int = 0
-
-
-def _store_entry(path: str, prefix: str) -> str | None:
-    if path.startswith(prefix):
-        return path[len(prefix) :].split("/", 1)[0]
-    return None
-
-
-def find_store_users(store: Path) -> dict[str, list[int]]:
-    """Store entries that running processes use (their command line, executable or mapped
-    files point inside) -> the pids."""
-    prefix = str(store.resolve()) + "/"
-    users: dict[str, list[int]] = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        paths: list[str] = []
-        try:
-            paths += (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            paths.append(os.readlink(proc / "exe"))
-        except OSError:
-            pass
-        try:
-            with (proc / "maps").open() as maps:
-                paths += [line.rsplit(" ", 1)[-1].strip() for line in maps if prefix in line]
-        except OSError:
-            pass
-        for path in paths:
-            entry = _store_entry(os.path.normpath(path), prefix) if path else None
-            if entry and int(proc.name) not in users.setdefault(entry, []):
-                users[entry].append(int(proc.name))
-    return users
 
 
 def collect_garbage(state: Path, keep: int | None = None) -> GcResult:
@@ -73,7 +41,7 @@ def collect_garbage(state: Path, keep: int | None = None) -> GcResult:
         }
         if not store.is_dir():
             return result
-        users = find_store_users(store)
+        users = find_users(store)
         for path in sorted(store.iterdir()):
             if path.name.startswith(".") or path.name in referenced:
                 continue

@@ -97,6 +97,7 @@ def lock_kernels(
             hint=lock_hint(path, state, "--upgrade", names[0] if names else PYTHON_BASE),
         )
     root = lock.lock_root(path)
+    lock.remove_stale_work(root)
     languages = Languages()
     logs = build.log_dir(state)
     for kernel in kernels:

@@ -13,6 +13,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser("delete", help="delete a venv kernel: its venv and kernelspec")
     p.add_argument("name", metavar="NAME")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="delete even while a running kernel uses it (that kernel breaks)",
+    )
     p.set_defaults(handler=run_delete)
 
 
@@ -28,8 +33,24 @@ def ask(question: str) -> bool:
 def run_delete(args: argparse.Namespace) -> int:
     from jupyter_service.venvs.manage import delete_venv_kernel
 
-    if delete_venv_kernel(layout(), args.name, confirm=None if args.yes else ask):
-        print(f"Kernel '{args.name}' deleted.")
-    else:
+    result = delete_venv_kernel(
+        layout(), args.name, confirm=None if args.yes else ask, force=args.force
+    )
+    if not result.deleted:
         print("Nothing deleted.")
+        return 0
+    if result.users:
+        print(
+            f"warning: deleted kernel '{args.name}' while {result.users} ran it: that kernel "
+            "lost its venv (imports of its packages fail, and it cannot restart); shut it down "
+            "in JupyterLab",
+            file=sys.stderr,
+        )
+    if result.kept_kernelspec:
+        print(
+            f"Kernel '{args.name}': venv deleted; its kernelspec {result.kept_kernelspec} was "
+            "not made by jupyter-venv-kernel and is left as it is"
+        )
+    else:
+        print(f"Kernel '{args.name}' deleted.")
     return 0

@@ -101,8 +101,11 @@ def create_venv_kernel(
             say("Registering kernel...")
             spec_work = temp_dir(layout.kernels, name)
             write_kernelspec_dir(spec_work, name, venv)
+            # The venv goes in place still marked incomplete; the kernelspec's rename is the
+            # one step that makes the kernel exist (`clean_name` reads the marker so).
             work.rename(venv)
             spec_work.rename(spec_dir)
+            spec_work = None
             (venv / INCOMPLETE_MARKER).unlink()
         except BaseException:
             for leftover in (work, spec_work):

@@ -37,25 +37,36 @@ def _open_lock(layout: Layout, label: str) -> int:
     )
 
 
-def _try_lock(layout: Layout, label: str) -> int | None:
+def _acquire(layout: Layout, label: str, *, wait: bool) -> int | None:
+    """The locked fd of `label`'s lock file, or None when another holds it (and not `wait`).
+    A lock file `clean_all` removed after we opened it locks nothing: open it again."""
     ensure_root(layout.venvs)
     ensure_root(layout.locks_dir())
-    fd = _open_lock(layout, label)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    path = layout.locks_dir() / f"{label}.lock"
+    while True:
+        fd = _open_lock(layout, label)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            held, named = os.fstat(fd), os.stat(path, follow_symlinks=False)
+            if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino):
+                return fd
+        except FileNotFoundError:
+            pass
         os.close(fd)
-        return None
-    return fd
+
+
+def _try_lock(layout: Layout, label: str) -> int | None:
+    return _acquire(layout, label, wait=False)
 
 
 @contextmanager
 def name_lock(layout: Layout, label: str, *, wait: bool = False) -> Iterator[None]:
     """Hold the lock for `label`; a second holder is refused (or waits, with `wait`)."""
-    fd = _try_lock(layout, label)
-    if fd is None and wait:
-        fd = _open_lock(layout, label)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    fd = _acquire(layout, label, wait=wait)
     if fd is None:
         raise ServiceError(
             f"another jupyter-venv-kernel command is working on kernel '{label}' right now",
@@ -64,7 +75,35 @@ def name_lock(layout: Layout, label: str, *, wait: bool = False) -> Iterator[Non
     try:
         yield
     finally:
+        if label != BASE_LOCK and not _exists(layout, label):
+            # Held, so no one else can be using it: a name that is gone keeps no lock file.
+            (layout.locks_dir() / f"{label}.lock").unlink(missing_ok=True)
         os.close(fd)
+
+
+def _exists(layout: Layout, name: str) -> bool:
+    return os.path.lexists(layout.venvs / name) or os.path.lexists(layout.kernels / name)
+
+
+def remove_unused_lock_files(layout: Layout) -> None:
+    """Lock files of names with neither venv nor kernelspec (deleted, or a killed run's),
+    each removed while holding it."""
+    locks = layout.locks_dir()
+    if not locks.is_dir() or locks.is_symlink():
+        return
+    for path in sorted(locks.iterdir()):
+        label = path.name.removesuffix(".lock")
+        if label == BASE_LOCK or not path.name.endswith(".lock") or path.is_symlink():
+            continue
+        if is_valid_name(label) and _exists(layout, label):
+            continue
+        fd = _try_lock(layout, label)
+        if fd is None:
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
 
 
 def _temp_label(path: Path) -> str | None:
@@ -91,10 +130,12 @@ def clean_name(layout: Layout, name: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
     venv = layout.venvs / name
     if (venv / INCOMPLETE_MARKER).exists() and not venv.is_symlink():
-        spec = layout.kernels / name
-        if is_our_kernelspec(spec, venv):
-            shutil.rmtree(spec, ignore_errors=True)
-        shutil.rmtree(venv, ignore_errors=True)
+        if is_our_kernelspec(layout.kernels / name, venv):
+            # Renaming the kernelspec into place is create's last step: it finished, and was
+            # killed before it could drop the marker. The kernel is complete.
+            (venv / INCOMPLETE_MARKER).unlink(missing_ok=True)
+        else:
+            shutil.rmtree(venv, ignore_errors=True)
 
 
 def clean_all(layout: Layout) -> None:
@@ -122,3 +163,4 @@ def clean_all(layout: Layout) -> None:
                 shutil.rmtree(path, ignore_errors=True)
         finally:
             os.close(base_fd)
+    remove_unused_lock_files(layout)

@@ -197,17 +197,39 @@ def list_kernels(layout: Layout) -> KernelListing:
     return KernelListing(current_number(state), offered, find_venvs(layout, specs))
 
 
+def _users(layout: Layout, name: str) -> str:
+    """The running processes that use venv `name` (a kernel in JupyterLab), described."""
+    from jupyter_service.inuse import describe_process, find_users
+
+    pids = find_users(layout.venvs).get(name, [])
+    return ", ".join(describe_process(pid) for pid in sorted(pids))
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What `delete_venv_kernel` did."""
+
+    deleted: bool
+    # With force: the processes that ran the kernel (they lost their venv).
+    users: str = ""
+    # A kernelspec of that name that is not ours, left as it was.
+    kept_kernelspec: Path | None = None
+
+
 def delete_venv_kernel(
-    layout: Layout, name: str, confirm: Callable[[str], bool] | None = None
-) -> bool:
+    layout: Layout, name: str, confirm: Callable[[str], bool] | None = None, *, force: bool = False
+) -> Deleted:
     """Delete venv kernel `name`, once `confirm` (if given) says yes to the question it is
-    asked. False when it said no: nothing was deleted."""
+    asked; `deleted` is False when it said no. A kernel a running process uses is refused,
+    as `gc` keeps a store path in use, unless `force`."""
     venv = layout.venv(name)
     spec_dir = layout.kernelspec(name)
     with name_lock(layout, name):
         clean_name(layout, name)
         has_venv = venv.is_dir()
         ours = is_our_kernelspec(spec_dir, venv)
+        # A kernelspec beside our venv whose kernel.json cannot be read is ours, damaged.
+        damaged = has_venv and spec_dir.is_dir() and read_kernel_json(spec_dir) is None
         if not has_venv and not ours:
             if spec_dir.exists():
                 raise ServiceError(
@@ -218,16 +240,25 @@ def delete_venv_kernel(
                 f"no venv kernel named '{name}'",
                 hint="see the names with `jupyter-venv-kernel list`",
             )
+        users = _users(layout, name)
+        if users and not force:
+            raise ServiceError(
+                f"kernel '{name}' is in use by {users}",
+                hint="shut the kernel down in JupyterLab (Kernel > Shut Down Kernel), or run "
+                f"`jupyter-venv-kernel delete {name} --force` to delete it anyway",
+            )
         if confirm and not confirm(f"Delete kernel '{name}' and its venv {venv}? [y/N] "):
-            return False
-        if ours:
-            shutil.rmtree(spec_dir)
+            return Deleted(False)
+        # Each renamed away first, so it vanishes at once even if the removal is killed; the
+        # next run removes the rest.
+        doomed = []
+        if ours or damaged:
+            doomed.append(spec_dir.rename(layout.kernels / f".tmp-{name}-{os.getpid()}-delete"))
         if has_venv:
-            # Renamed first, so the venv vanishes at once even if removal is interrupted.
-            doomed = layout.venvs / f".tmp-{name}-{os.getpid()}-delete"
-            venv.rename(doomed)
-            shutil.rmtree(doomed)
-    return True
+            doomed.append(venv.rename(layout.venvs / f".tmp-{name}-{os.getpid()}-delete"))
+        for path in doomed:
+            shutil.rmtree(path)
+    return Deleted(True, users, spec_dir if spec_dir.exists() else None)
 
 
 def complete_venv(layout: Layout, name: str) -> Path:
