@@ -544,11 +544,27 @@ def test_only_the_configured_packages_are_seen(
     kernel = haskell("--package-db", str(db), "--heap-limit", "1g")
     reply, _ = kernel.run("import qualified Data.Map")
     assert (reply["status"], reply["evalue"]) == ("error", "Could not find module ‘Data.Map’")
-    reply, _ = kernel.run(":set -package containers")
-    assert (reply["status"], reply["evalue"]) == ("error", "cannot satisfy -package containers")
-    reply, _ = kernel.run(":set -package-db /usr/lib/ghc/package.conf.d")
+    # ghc-prim is in the database (base needs it) but hidden, and stays so.
+    reply, _ = kernel.run("import GHC.Types")
+    assert (reply["status"], reply["evalue"]) == ("error", "Could not load module ‘GHC.Types’")
+    fixed = (
+        "this kernel sees only the packages its configuration names: add the package to the "
+        "kernel's extraPackages, then run `jupyter-service switch`"
+    )
+    for cell in [
+        ":set -package ghc-prim",
+        ":seti -package-id ghc-prim-0.7.0",
+        ":set -Wall -package-db /usr/lib/ghc/package.conf.d",
+        ":s -expose-package=ghc-prim",
+    ]:
+        reply, _ = kernel.run(cell)
+        assert (reply["status"], reply["evalue"]) == ("error", fixed), cell
+    kernel.run("let kept = 1")
+    reply, _ = kernel.run(':cmd return ":set -package ghc-prim"')
+    assert (reply["status"], reply["ename"]) == ("error", "GhciError")
+    assert reply["evalue"].startswith(fixed + ". ghci was restarted with the configured packages")
+    reply, _ = kernel.run("import GHC.Types")
     assert reply["status"] == "error"
-    assert "fixed by its configuration" in reply["evalue"]
     reply, outputs = kernel.run('html "base is enough"\nsum [1 .. 10]')
     assert reply["status"] == "ok"
     assert text_of(outputs) == "55\n"

@@ -28,6 +28,12 @@ _GHCI_STDERR = re.compile(
 _GHCI_STDOUT = re.compile(r"^(?:unknown command '|Failed, (?:no|\S+) modules? loaded\.)", re.M)
 
 
+# What ghci says on stdout when its package flags changed (by whatever route).
+_PACKAGES_CHANGED = re.compile(
+    r"^package flags have changed, resetting and loading new packages", re.M
+)
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why one ghci input failed: `ename`/`evalue` for the error reply, `traceback` the
@@ -58,6 +64,10 @@ def find_failure(stdout: str, stderr: str) -> Failure | None:
         text = stderr.strip("\n")
         return Failure("GhciError", line, _traceback(text) if text else [line])
     return None
+
+
+def packages_changed(stdout: str) -> bool:
+    return _PACKAGES_CHANGED.search(stdout) is not None
 
 
 def is_warning(line: str) -> bool:

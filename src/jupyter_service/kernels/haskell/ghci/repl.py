@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from jupyter_service.kernels.haskell.ghci.helpers import render_helpers
 from jupyter_service.kernels.haskell.ghci.literals import read_haskell_string, render_haskell_string
-from jupyter_service.kernels.haskell.ghci.patterns import Failure, find_failure
+from jupyter_service.kernels.haskell.ghci.patterns import Failure, find_failure, packages_changed
 from jupyter_service.kernels.haskell.ghci.process import Ghci, GhciOptions, Reply, Sink
 from jupyter_service.kernels.haskell.ghci.splitter import Input, split_cell
 
@@ -24,10 +24,12 @@ _BASE_HELPERS = re.compile(r"\b(?:html|svg|markdown|latex|pngFile|pngBytes|jpegF
 _AESON_HELPERS = re.compile(r"\bvegaLite\b")
 # ghci commands after which the interactive bindings, helpers included, are gone.
 _UNLOADING = ("load", "reload", "add", "cd", "unadd")
-# Flags that would hand ghci package databases other than the kernel's own.
-_PACKAGE_DB_FLAGS = re.compile(
-    r"(?:^|\s)-(?:package-db|package-conf|clear-package-db|global-package-db"
-    r"|user-package-db|no-global-package-db|package-env)\b"
+# GHC's flags that change which packages ghci sees: a kernel with its own package database
+# sees only what its configuration names (its database holds their dependencies too, hidden).
+_PACKAGE_FLAGS = re.compile(
+    r"(?:^|\s)-(?:package(?:-id|-db|-conf|-env)?|expose-package|hide-package|hide-all-packages"
+    r"|ignore-package|trust|distrust|distrust-all-packages|clear-package-db"
+    r"|(?:no-)?global-package-db|(?:no-)?user-package-db)(?=[\s=]|$)"
 )
 _COMPLETE_LIMIT = 200
 
@@ -162,6 +164,13 @@ class GhciRepl:
             lines = [*reply.stderr.rstrip("\n").split("\n"), message] if reply.stderr else [message]
             return Failure("GhciExited", message, lines)
         failure = find_failure(reply.stdout, reply.stderr)
+        if self.options.package_db is not None and packages_changed(reply.stdout):
+            # Round the :set guard (`:cmd`, `:script`): back to the configured packages.
+            self._ghci.kill()
+            self._restart(self._ghci.process.returncode, "")
+            self._notice = None
+            message = render_packages_fixed_message(restarted=True)
+            return Failure("GhciError", message, [message])
         if failure is None:
             if reply.stderr:
                 sink.stream("stderr", reply.stderr)
@@ -182,16 +191,14 @@ class GhciRepl:
         return failure
 
     def _refuse(self, item: Input) -> Failure | None:
+        """`:set -package ...` and the like, in a kernel whose packages are configured."""
         if self.options.package_db is None or not item.command:
             return None
         if not ("set".startswith(item.command) or "seti".startswith(item.command)):
             return None
-        if _PACKAGE_DB_FLAGS.search(item.text) is None:
+        if _PACKAGE_FLAGS.search(item.text) is None:
             return None
-        message = (
-            "this kernel's package databases are fixed by its configuration: "
-            "add packages to its extraPackages instead"
-        )
+        message = render_packages_fixed_message()
         return Failure("GhciError", message, [item.text.rstrip("\n"), message])
 
     def _define_helpers(self, code: str) -> None:
@@ -215,6 +222,19 @@ class GhciRepl:
             else:
                 self._aeson_missing = True
                 self._defined.add(index)  # asked once per ghci: aeson will not appear
+
+
+def render_packages_fixed_message(*, restarted: bool = False) -> str:
+    text = (
+        "this kernel sees only the packages its configuration names: add the package to "
+        "the kernel's extraPackages, then run `jupyter-service switch`"
+    )
+    if restarted:
+        text += (
+            ". ghci was restarted with the configured packages: the definitions, imports "
+            "and settings of earlier cells are gone, run those cells again."
+        )
+    return text
 
 
 def render_restart_message(status: int | None, *, after_interrupt: bool = False) -> str:
