@@ -387,6 +387,9 @@ def test_state_multi_line_definitions_and_ghci_commands(haskell: Callable[..., K
     assert reply["status"] == "ok"
     assert text_of(outputs) == "2432902008176640000\n"
 
+    reply, outputs = kernel.run('putStrLn "λ → ∀"')
+    assert text_of(outputs) == "λ → ∀\n"
+
     reply, outputs = kernel.run(":type fact\n:info Maybe")
     assert reply["status"] == "ok"
     out = text_of(outputs)
@@ -629,7 +632,9 @@ def test_a_killed_kernel_takes_its_ghci_with_it(jp_environ: None) -> None:
     km, kc = start_new_kernel(kernel_name="haskell-killed", startup_timeout=120)
     try:
         pids = set(ghci_pids(km))
-        assert pids
+        assert len(pids) == 1
+        # In its own session: a signal to the kernel's process group does not reach it.
+        assert [os.getsid(pid) for pid in pids] == list(pids)
         assert km.provisioner is not None
         km.provisioner.process.kill()  # type: ignore[attr-defined]
         assert_gone(pids)
