@@ -106,7 +106,11 @@ class Hub(Service):
 
 def start_hub(root: Path, config: Path, port: int) -> Hub:
     hub = Hub(root, config, port)
-    hub.wait_ready()
+    try:
+        hub.wait_ready()
+    except BaseException:
+        hub.stop()
+        raise
     return hub
 
 

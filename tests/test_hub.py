@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,3 +226,30 @@ def test_browser_logs_in_and_runs_a_cell(hub: Hub, sessions: dict[str, requests.
             )
         finally:
             browser.close()
+
+
+def test_switch_reaches_running_user_servers(
+    hub: Hub, sessions: dict[str, requests.Session], locked: dict[str, Path]
+) -> None:
+    """An admin's `switch` to a lock with one more package: alice's running server starts
+    her next kernel from the new generation, without a restart."""
+    before = run_in_user_kernel(hub, sessions["alice"], "alice", "import sys; print(sys.prefix)")
+    config = hub.root / "admin" / "config.toml"
+    config.write_text(
+        config.read_text().replace('packages = ["iniconfig"]', 'packages = ["iniconfig", "six"]')
+    )
+    shutil.rmtree(config.parent / "config.lock")
+    shutil.copytree(locked["b"] / "config.lock", config.parent / "config.lock")
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_service", "switch", "--config", str(config)],
+        env=hub.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = run_in_user_kernel(
+        hub, sessions["alice"], "alice", "import six, sys; print(sys.prefix)"
+    )
+    assert after.strip() != before.strip()
+    assert "Error" not in after
