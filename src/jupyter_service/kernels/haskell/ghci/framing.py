@@ -7,7 +7,9 @@ left alone. A display frame is one line:
     \\x1ejupyter-display-<token>\\x1e<mime> <base64> [<mime> <base64> ...]\\n
 
 written at any point of a line (the helpers do not wait for a newline). The prompt is
-`\\x1eghci-prompt-<token>\\x1e`, with no newline after it.
+`\\x1eghci-prompt-<token>-<line>\\x1e`, with no newline after it; <line> is ghci's input line
+number (`%l`), which grows with every input. A SIGINT that reaches ghci while it waits for
+input makes it print its prompt again with the same number: that prompt answers no input.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
-def render_prompt(token: str) -> str:
-    return f"{SEPARATOR}ghci-prompt-{token}{SEPARATOR}"
+def render_prompt(token: str, line: str = "%l") -> str:
+    """The prompt; with the default, as ghci is told it (ghci puts the number in)."""
+    return f"{SEPARATOR}ghci-prompt-{token}-{line}{SEPARATOR}"
 
 
 def render_display_marker(token: str) -> str:
@@ -48,7 +51,7 @@ class Display:
 
 @dataclass(frozen=True)
 class Prompt:
-    pass
+    line: int
 
 
 Event = Text | Display | Prompt
@@ -60,11 +63,11 @@ class StdoutScanner:
 
     token: str
     _pending: str = ""
-    _prompt: str = field(init=False)
+    _prompt: str = field(init=False)  # up to the line number
     _marker: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self._prompt = render_prompt(self.token)
+        self._prompt = render_prompt(self.token, "").removesuffix(SEPARATOR)
         self._marker = render_display_marker(self.token)
 
     def feed(self, chunk: str) -> list[Event]:
@@ -80,8 +83,16 @@ class StdoutScanner:
                 events.append(Text(data[:cut]))
                 data = data[cut:]
             if data.startswith(self._prompt):
-                events.append(Prompt())
-                data = data[len(self._prompt) :]
+                end = data.find(SEPARATOR, len(self._prompt))
+                number = data[len(self._prompt) : end if end >= 0 else len(data)]
+                if end >= 0 and number.isdigit():
+                    events.append(Prompt(int(number)))
+                    data = data[end + 1 :]
+                elif end < 0 and (not number or number.isdigit()):
+                    break  # the number or its end is not here yet
+                else:
+                    events.append(Text(SEPARATOR))
+                    data = data[1:]
             elif data.startswith(self._marker):
                 end = data.find("\n", len(self._marker))
                 if end < 0:

@@ -135,6 +135,7 @@ class Ghci:
         }
         self._scanner = StdoutScanner(self.token)
         self._backlog: deque[Event] = deque()
+        self._last_line = 0
         self._interrupted_at: float | None = None
         self._busy = False
         prompt = f':set prompt "{render_haskell_string(self.prompt)}"\n'
@@ -253,6 +254,9 @@ class Ghci:
         while self._backlog:
             event = self._backlog.popleft()
             if isinstance(event, Prompt):
+                if event.line <= self._last_line:
+                    continue  # a prompt again after a SIGINT that found ghci waiting
+                self._last_line = event.line
                 return True
             if isinstance(event, Text):
                 run.pending["stdout"] += event.text
