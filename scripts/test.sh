@@ -23,9 +23,16 @@ fi
 if ! command -v configurable-http-proxy >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq node-configurable-http-proxy >/dev/null
 fi
-# The Haskell kernel's tests run Debian's ghci, with aeson for the Vega-Lite helper.
-if ! command -v ghc >/dev/null || [ ! -d /usr/share/doc/libghc-aeson-dev ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ghc libghc-aeson-dev >/dev/null
+# The Haskell tests run Debian's ghc with the libraries the Quick Start asks for (aeson
+# also for the kernel's Vega-Lite helper).
+haskell_missing=""
+for package in ghc libghc-lens-dev libghc-aeson-dev libghc-vector-dev; do
+    dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q "ok installed" \
+        || haskell_missing="$haskell_missing $package"
+done
+if [ -n "$haskell_missing" ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=1200 \
+        install -y -qq $haskell_missing >/dev/null
 fi
 .venv/bin/ruff format --check src tests bench
 .venv/bin/ruff check src tests bench

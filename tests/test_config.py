@@ -192,7 +192,7 @@ def test_valid_option(line: str) -> None:
         (
             '[extraKernels.ml]\nlanguage = "r"',
             "extraKernels.ml.language",
-            "'r' is not supported; allowed: 'python'",
+            "'r' is not supported; allowed: 'haskell', 'python'",
         ),
         (
             '[extraKernels."../x"]\nlanguage = "python"',

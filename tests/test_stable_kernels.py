@@ -92,7 +92,7 @@ def test_lock_refuses_a_missing_interpreter_and_an_unknown_kernel(
     )
     config.write_text(CONFIG_A)
     assert cli(capsys, "lock", "--upgrade", "nope", "--config", str(config))[2] == (
-        f"error: no stable Python kernel named 'nope' in {config}\n"
+        f"error: no stable kernel named 'nope' in {config}\n"
         f"hint: {service_cmd('lock', '--upgrade', 'small', '--config', config)}\n"
     )
     assert tree_bytes(project) == before

@@ -1,4 +1,4 @@
-"""`jupyter-service lock`: resolve the stable kernels with uv; write the lock beside the config."""
+"""`jupyter-service lock`: lock every stable kernel; write the locks beside the config."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ ALL = True
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "lock",
-        help="resolve the stable kernels with uv and write the lock next to the config",
-        description="Resolve every stable Python kernel with uv's resolver and write uv's lock "
-        "(CONFIG.lock/KERNEL/uv.lock, with the pyproject.toml it locks) next to the config "
-        "file, to commit with it. Pins already in the lock are kept unless --upgrade.",
+        help="lock the stable kernels (Python with uv, Haskell from Debian's packages) and "
+        "write the locks next to the config",
+        description="Lock every stable kernel next to the config file, to commit with it: a "
+        "Python kernel with uv's resolver (CONFIG.lock/KERNEL/uv.lock, with the pyproject.toml "
+        "it locks; pins already in the lock are kept unless --upgrade), a Haskell kernel from "
+        "the Debian packages installed (CONFIG.lock/KERNEL/packages.lock.json: GHC's version, "
+        "each package of the closure with its version, ABI and Debian package; as root the "
+        "missing Debian packages are installed first).",
     )
     add_config_argument(parser)
     parser.add_argument(

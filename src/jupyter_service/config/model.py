@@ -69,7 +69,7 @@ class Preset:
 
 PRESETS = {
     PYTHON_BASE: Preset("python", PYTHON_BASE_STACK, "Python (base)", preferred=True),
-    IHASKELL: Preset("haskell"),
+    IHASKELL: Preset("haskell", preferred=True),
 }
 # Keys every `extraKernels.<name>` table may have; the others are its language's options.
 _KERNEL_KEYS = ("enable", "language", "packages", "extraPackages", "displayName", "env")

@@ -19,7 +19,12 @@ from jupyter_service import paths
 from jupyter_service.config import PYTHON_BASE, ServiceConfig, embedded_default
 from jupyter_service.config.model import AUTH_MISSING
 from jupyter_service.config.runnable import load_with_problems, runnable_problems
-from jupyter_service.doctor.kernels import check_generation, check_kernels, check_stale_kernelspecs
+from jupyter_service.doctor.kernels import (
+    check_generation,
+    check_kernels,
+    check_locks,
+    check_stale_kernelspecs,
+)
 from jupyter_service.doctor.result import CheckResult
 from jupyter_service.errors import ServiceError
 from jupyter_service.hints import find_program, service_hint
@@ -307,6 +312,7 @@ def run_checks(explicit_config: str | None, *, kernels: bool = True) -> list[Che
     state = paths.state_dir()
     results = [check_config(loaded), check_auth(loaded)]
     results.append(check_generation(loaded.config, state))
+    results += check_locks(loaded.config, state)
     results += check_stale_kernelspecs(Layout.from_environment())
     if kernels:
         results += check_kernels(loaded.config, state)

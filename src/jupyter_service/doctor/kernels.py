@@ -188,3 +188,29 @@ def check_generation(config: ServiceConfig | None, state: Path) -> CheckResult:
             return CheckResult("generation", "fail", finding, fix)
         return CheckResult("generation", "skip", "no stable kernels and no generation")
     return CheckResult("generation", "ok", f"{link} -> {os.readlink(link)}")
+
+
+def check_locks(config: ServiceConfig | None, state: Path) -> list[CheckResult]:
+    """Each stable kernel's lock against the config and the machine (an interpreter that
+    changed, Debian packages upgraded under a Haskell kernel), as `switch` would find it."""
+    kernels = stable_kernels(config) if config is not None and config.source else []
+    if config is None or not kernels:
+        return [CheckResult("lock", "skip", "no stable kernels in the config")]
+    from jupyter_service.errors import ServiceError
+    from jupyter_service.kernels import Languages
+    from jupyter_service.store.lock import lock_root
+    from jupyter_service.store.switch import lock_hint
+
+    assert config.source is not None
+    root, languages = lock_root(config.source), Languages()
+    hint = lock_hint(config.source, state)
+    results = []
+    for kernel in kernels:
+        try:
+            languages(kernel.language).check_lock(kernel, root, hint)
+        except ServiceError as exc:
+            results.append(CheckResult("lock", "fail", exc.message, exc.hint, kernel.name))
+            continue
+        finding = "the lock satisfies the config and matches this machine"
+        results.append(CheckResult("lock", "ok", finding, subject=kernel.name))
+    return results

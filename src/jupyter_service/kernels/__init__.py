@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 # language name -> "module:class" of its backend.
 _BACKENDS = {
+    "haskell": "jupyter_service.kernels.haskell.backend:HaskellLanguage",
     "python": "jupyter_service.kernels.python:PythonLanguage",
 }
 

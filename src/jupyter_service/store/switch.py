@@ -93,7 +93,7 @@ def lock_kernels(
     names = [k.name for k in kernels]
     if isinstance(upgrade, str) and upgrade not in names:
         raise ServiceError(
-            f"no stable Python kernel named {upgrade!r} in {path}",
+            f"no stable kernel named {upgrade!r} in {path}",
             hint=lock_hint(path, state, "--upgrade", names[0] if names else PYTHON_BASE),
         )
     root = lock.lock_root(path)

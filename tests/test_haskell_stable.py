@@ -1,0 +1,322 @@
+"""Stable Haskell kernels: Hackage names checked against the Debian snapshot, locked from
+Debian's builds, a package DB per kernel, drift refused; with Debian's real ghc."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jupyter_service.config import parse_config
+from jupyter_service.kernels import StableKernel
+from jupyter_service.kernels.haskell import debian, pkgdb
+from jupyter_service.kernels.haskell.backend import (
+    describe_drift,
+    describe_mismatch,
+    render_kernelspec,
+)
+from jupyter_service.store.manifest import ManifestEntry
+
+from .helpers import service_cmd
+from .stable_fixtures import PASSWORD_HASH, cli
+
+HEAD = f"enable = true\npassword = {json.dumps(PASSWORD_HASH)}\n"
+# The original's Quick Start, its Haskell table unchanged.
+QUICK_START_HASKELL = """
+# Stable Haskell kernel
+[extraKernels.ihaskell]
+enable = true
+extraPackages = ["lens", "aeson", "vector"]
+"""
+# The original's whole example list.
+EXAMPLE_SET = [
+    *("lens", "lens-aeson", "aeson", "vector", "containers", "text", "bytestring"),
+    *("ihaskell-hvega", "hvega", "diagrams", "diagrams-cairo"),
+    *("wreq", "http-client", "http-client-tls", "statistics", "scientific"),
+]
+
+
+# -- pure: the snapshot, check, drift, kernelspec ------------------------------------------
+
+DUMPAVAIL = """\
+Package: libghc-quickcheck2-dev
+Version: 2.14.2-1+b3
+Provides: libghc-quickcheck-dev-2.14.2-eab42
+Depends: libghc-base-dev-4.15.1.0-6a406
+
+Package: libghc-quickcheck2-prof
+Provides: libghc-quickcheck-prof-2.14.2-eab42
+
+Package: ghc
+Version: 9.0.2-4
+Provides: ghc-dynamic, libghc-base-dev (= 4.15.1.0), libghc-base-dev-4.15.1.0-6a406,
+ libghc-containers-dev-0.6.4.1-31c3b, haddock-interface-38
+
+Package: libghc-src-exts-dev
+Provides: libghc-haskell-src-exts-dev-1.23.1-9d1a2
+"""
+
+
+def test_snapshot_maps_hackage_names_from_provides() -> None:
+    snapshot = debian.render_snapshot(DUMPAVAIL)
+    assert snapshot["ghc"] == "9.0.2"
+    assert snapshot["packages"] == {
+        "base": ["ghc", "4.15.1.0"],
+        "containers": ["ghc", "0.6.4.1"],
+        "haskell-src-exts": ["libghc-src-exts-dev", "1.23.1"],
+        "quickcheck": ["libghc-quickcheck2-dev", "2.14.2"],
+    }
+    text = debian.render_snapshot_text(snapshot)
+    assert json.loads(text) == snapshot
+    assert '\n"haskell-src-exts": ["libghc-src-exts-dev", "1.23.1"],\n' in text
+
+
+def test_the_committed_snapshot_resolves_the_originals_names() -> None:
+    assert debian.find_debian_package("QuickCheck") == debian.DebianPackage(
+        "libghc-quickcheck2-dev", "2.14.2"
+    )
+    assert debian.find_debian_package("lens") == debian.DebianPackage("libghc-lens-dev", "5.0.1")
+    assert debian.find_debian_package("containers") == debian.DebianPackage("ghc", "0.6.4.1")
+    assert debian.expand_bundles(["lens", "diagrams", "diagrams-svg"]) == [
+        *("lens", "diagrams-core", "diagrams-lib", "diagrams-svg", "diagrams-cairo")
+    ]
+    available = [n for n in EXAMPLE_SET if debian.unavailable_reason(n) is None]
+    assert available == [n for n in EXAMPLE_SET if n not in ("ihaskell-hvega", "hvega")]
+
+
+def test_check_rejects_what_debian_does_not_carry_with_the_alternative() -> None:
+    text = HEAD + f"[extraKernels.ihaskell]\nextraPackages = {json.dumps(EXAMPLE_SET)}\n"
+    text += '[extraKernels.hs]\nlanguage = "haskell"\npackages = ["optics", "aeson"]\n'
+    vega = (
+        "for Vega-Lite, the kernel's built-in `vegaLite :: Data.Aeson.Value -> IO ()` "
+        "(with aeson among the packages) displays a spec written as an aeson Value"
+    )
+    assert parse_config(text)[1] == [
+        (
+            "extraKernels.ihaskell.extraPackages",
+            f"'ihaskell-hvega' is not available: no Debian package provides it; {vega}",
+        ),
+        (
+            "extraKernels.ihaskell.extraPackages",
+            f"'hvega' is not available: no Debian package provides it; {vega}",
+        ),
+        ("extraKernels.hs.packages", "'optics' is not available: no Debian package provides it"),
+    ]
+
+
+def test_check_command_names_hvega(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(HEAD + '[extraKernels.ihaskell]\nenable = true\nextraPackages = ["hvega"]\n')
+    code, out, err = cli(capsys, "check", "--config", str(config))
+    assert (code, out) == (1, "")
+    assert (
+        "  extraKernels.ihaskell.extraPackages: 'hvega' is not available: no Debian package "
+        "provides it; for Vega-Lite, the kernel's built-in `vegaLite"
+    ) in err
+
+
+PACKAGES = [
+    pkgdb.InstalledPackage("base", "4.15.1.0", "base-4.15.1.0", "a1", ("ghc-prim-0.7.0",)),
+    pkgdb.InstalledPackage("ghc-prim", "0.7.0", "ghc-prim-0.7.0", "a2", ()),
+    pkgdb.InstalledPackage("lens", "5.0.1", "lens-5.0.1-X", "a3", ("base-4.15.1.0", "mtl-2.2.2")),
+    pkgdb.InstalledPackage("mtl", "2.2.2", "mtl-2.2.2", "a4", ("base-4.15.1.0",)),
+    pkgdb.InstalledPackage("aeson", "2.0.3.0", "aeson-2.0.3.0-Y", "a5", ("base-4.15.1.0",)),
+]
+
+
+def test_closure_is_base_and_the_requested_with_their_dependencies() -> None:
+    closure, missing = pkgdb.find_closure(PACKAGES, ["Lens", "wreq"])
+    assert [p.id for p in closure] == [
+        "base-4.15.1.0",
+        "ghc-prim-0.7.0",
+        "lens-5.0.1-X",
+        "mtl-2.2.2",
+    ]
+    assert missing == ["wreq"]
+    dump = "name: lens\nversion: 5.0.1\nid:\n    lens-5.0.1-X\nabi: a3\ndepends:\n    base-4.15.1.0\n    mtl-2.2.2\n---\nname: mtl\nid: mtl-2.2.2\n"
+    assert [(p.id, p.depends) for p in pkgdb.parse_dump(dump)] == [
+        ("lens-5.0.1-X", ("base-4.15.1.0", "mtl-2.2.2")),
+        ("mtl-2.2.2", ()),
+    ]
+
+
+def kernel(*packages: str) -> StableKernel:
+    return StableKernel("ihaskell", "haskell", packages, {"package": "ihaskell"}, preferred=True)
+
+
+GHC = pkgdb.Ghc("/usr/bin/ghc", "/usr/bin/ghc-pkg", "9.0.2", Path("/usr/lib/ghc/package.conf.d"))
+LOCK = {
+    "requested": ["lens"],
+    "ghc": "9.0.2",
+    "packages": [
+        {
+            "id": "lens-5.0.1-X",
+            "abi": "a3",
+            "debian": "libghc-lens-dev",
+            "debianVersion": "5.0.1-2",
+        },
+        {"id": "base-4.15.1.0", "abi": "a1", "debian": "ghc", "debianVersion": "9.0.2-4"},
+    ],
+}
+
+
+def test_mismatch_and_drift_are_named() -> None:
+    assert describe_mismatch(LOCK, kernel("lens"), GHC) == ""
+    assert describe_mismatch(LOCK, kernel("lens", "aeson"), GHC) == (
+        "the config asks for aeson which the lock lacks"
+    )
+    newer = pkgdb.Ghc(GHC.ghc, GHC.ghc_pkg, "9.2.1", GHC.global_db)
+    assert describe_mismatch(LOCK, kernel(), newer) == (
+        "the lock has lens which the config dropped; "
+        "the lock is for GHC 9.0.2, the installed GHC is 9.2.1"
+    )
+    installed = {"libghc-lens-dev": "5.0.1-2", "ghc": "9.0.2-4"}
+    assert describe_drift(LOCK, PACKAGES, installed) == []
+    rebuilt = [pkgdb.InstalledPackage("lens", "5.0.1", "lens-5.0.1-X", "b3", ()), *PACKAGES[:1]]
+    assert describe_drift(LOCK, rebuilt, {**installed, "libghc-lens-dev": "5.0.1-3"}) == [
+        "libghc-lens-dev is 5.0.1-3, the lock has 5.0.1-2",
+        "lens-5.0.1-X has ABI b3, the lock has a3",
+    ]
+    assert describe_drift(LOCK, PACKAGES[:1], {"ghc": "9.0.2-4"}) == [
+        "libghc-lens-dev is not installed, the lock has 5.0.1-2",
+        "lens-5.0.1-X is not in GHC's package DB",
+    ]
+
+
+def test_kernelspec_runs_our_kernel_with_only_the_kernels_db_or_the_real_ihaskell() -> None:
+    details = {"ghc": "9.0.2", "ghcPath": "/usr/bin/ghc", "python": "/venv/bin/python"}
+    entry = ManifestEntry(
+        "haskell", "/s/store/abc-ihaskell", "f" * 64, "Haskell (GHC 9.0.2)", {"A": "1"},
+        {**details, "packages": "lens aeson"},
+    )  # fmt: skip
+    assert render_kernelspec("ihaskell", entry, 3) == {
+        "argv": [
+            *("/venv/bin/python", "-m", "jupyter_service.kernels.haskell.ghci"),
+            *("-f", "{connection_file}", "--ghc", "/usr/bin/ghc"),
+            *("--package-db", "/s/store/abc-ihaskell/package.conf.d"),
+            *("--package", "lens", "--package", "aeson"),
+        ],
+        "display_name": "Haskell (GHC 9.0.2)",
+        "language": "haskell",
+        "interrupt_mode": "signal",
+        "env": {"LANG": "C.UTF-8", "A": "1"},
+        "metadata": {"jupyter_service": {"tier": "stable", "generation": 3, "lock": "f" * 64}},
+    }
+    real = ManifestEntry(
+        "haskell", entry.store_path, entry.lock_sha256, entry.display_name, {},
+        {**details, "ihaskell": "/opt/ihaskell/bin/ihaskell"},
+    )  # fmt: skip
+    assert render_kernelspec("ihaskell", real, 3)["argv"] == [
+        "/opt/ihaskell/bin/ihaskell",
+        "kernel",
+        "{connection_file}",
+    ]
+
+
+# -- real: lock, switch, the package DB, drift ---------------------------------------------
+
+
+@pytest.fixture
+def quick_start(tmp_path: Path) -> Path:
+    config = tmp_path / "admin" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(HEAD + QUICK_START_HASKELL)
+    return config
+
+
+def run_ghci(db: Path, packages: list[str], script: str) -> str:
+    """ghci as our kernelspec starts it: only the kernel's DB, only its packages exposed."""
+    cmd = ["ghc", "--interactive", "-ignore-dot-ghci", "-clear-package-db", "-package-db"]
+    cmd += [str(db), "-hide-all-packages", "-package", "base"]
+    for package in packages:
+        cmd += ["-package", package]
+    proc = subprocess.run(cmd, input=script, capture_output=True, text=True, timeout=120)
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_quick_start_locks_switches_and_its_db_holds_exactly_the_closure(
+    quick_start: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = service_environ
+    code, out, err = cli(capsys, "lock", "--config", str(quick_start))
+    assert code == 0, err
+    assert err == "locking ihaskell (GHC 9.0.2)\n"
+    lock_file = quick_start.parent / "config.lock" / "ihaskell" / "packages.lock.json"
+    lock = json.loads(lock_file.read_text())
+    assert lock["ghc"] == "9.0.2" and lock["requested"] == ["lens", "aeson", "vector"]
+    by_name = {p["name"]: p for p in lock["packages"]}
+    assert {"base", "lens", "aeson", "vector", "containers"} <= set(by_name)
+    assert by_name["lens"]["debian"] == "libghc-lens-dev" and by_name["base"]["debian"] == "ghc"
+    assert all(p["id"] and p["debianVersion"] for p in lock["packages"])
+    assert all(p["abi"] for p in lock["packages"] if p["name"] != "rts")
+    assert cli(capsys, "lock", "--config", str(quick_start))[1].startswith("lock unchanged")
+
+    code, out, err = cli(capsys, "switch", "--config", str(quick_start))
+    assert (code, out) == (0, "switched to generation 1: ihaskell\n"), err
+    spec = json.loads((state / "current" / "kernels" / "ihaskell" / "kernel.json").read_text())
+    assert spec["display_name"] == "Haskell (GHC 9.0.2)" and spec["language"] == "haskell"
+    db = Path(spec["argv"][spec["argv"].index("--package-db") + 1])
+    assert db.parent.parent == state / "store" and db.parent.name.endswith("-ihaskell")
+    assert spec["argv"][-6:] == ["--package", "lens", "--package", "aeson", "--package", "vector"]
+    assert sorted(p.name for p in db.glob("*.conf")) == sorted(
+        f"{p['id']}.conf" for p in lock["packages"]
+    )
+    assert all(p.is_symlink() for p in db.glob("*.conf")) and (db / "package.cache").is_file()
+    assert cli(capsys, "switch", "--config", str(quick_start))[1] == (
+        "nothing to do: generation 1 is current\n"
+    )
+
+    script = (
+        "import Control.Lens\nimport qualified Data.Vector as V\nimport Data.Aeson\n"
+        "print (V.sum (V.fromList [1 .. 10 :: Int]), (1 :: Int, 'x') ^. _2)\n"
+        "print (encode [1 :: Int, 2])\n"
+        "import Data.Map\n"
+    )
+    answer = run_ghci(db, ["lens", "aeson", "vector"], script)
+    assert "(55,'x')" in answer and '"[1,2]"' in answer, answer
+    # containers is in the DB (lens needs it) but was not asked for: hidden.
+    assert "It is a member of the hidden package" in answer, answer
+    # A package outside the closure is not in the DB at all.
+    assert "cannot satisfy -package stm" in run_ghci(db, ["stm"], "1\n") or "stm" in [
+        p["name"] for p in lock["packages"]
+    ]
+
+
+@pytest.mark.slow
+def test_switch_and_doctor_refuse_a_lock_the_installed_debian_packages_differ_from(
+    quick_start: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(capsys, "lock", "--config", str(quick_start))[0] == 0
+    lock_file = quick_start.parent / "config.lock" / "ihaskell" / "packages.lock.json"
+    lock = json.loads(lock_file.read_text())
+    (lens,) = [p for p in lock["packages"] if p["name"] == "lens"]
+    installed = lens["debianVersion"]
+    lens["debianVersion"], lens["abi"] = "4.0-1", "0" * 32
+    lock_file.write_text(json.dumps(lock))
+    code, out, err = cli(capsys, "switch", "--config", str(quick_start))
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: the installed Debian packages differ from the lock of stable kernel ihaskell: "
+        f"libghc-lens-dev is {installed}, the lock has 4.0-1; "
+        f"{lens['id']} has ABI {_abi(lens['id'])}, the lock has {'0' * 32}. "
+        f"To serve what is installed instead, run `{service_cmd('lock', '--config', quick_start)}` "
+        "and commit the lock\n"
+        "hint: apt-get install -y --allow-downgrades libghc-lens-dev=4.0-1\n"
+    )
+    assert not (service_environ / "current").exists()
+    code, out, _ = cli(capsys, "doctor", "--config", str(quick_start), "--no-kernels", "--json")
+    checks = [c for c in json.loads(out)["checks"] if c["check"] == "lock"]
+    assert [(c["subject"], c["status"]) for c in checks] == [("ihaskell", "fail")]
+    assert checks[0]["finding"].startswith("the installed Debian packages differ from the lock")
+    # Locking again records what is installed: switch then builds.
+    assert cli(capsys, "lock", "--config", str(quick_start))[0] == 0
+    assert cli(capsys, "switch", "--config", str(quick_start))[0] == 0
+
+
+def _abi(package_id: str) -> str:
+    ghc = pkgdb.find_ghc()
+    (found,) = [p for p in pkgdb.read_global_packages(ghc) if p.id == package_id]
+    return found.abi
