@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,16 @@ from jupyter_service.kernels.haskell.backend import (
 )
 from jupyter_service.store.manifest import ManifestEntry
 
-from .helpers import service_cmd
+from .helpers import (
+    BASE_URL,
+    PASSWORD,
+    Service,
+    free_port,
+    hash_password,
+    login,
+    run_in_kernel,
+    service_cmd,
+)
 from .stable_fixtures import PASSWORD_HASH, cli
 
 HEAD = f"enable = true\npassword = {json.dumps(PASSWORD_HASH)}\n"
@@ -320,3 +330,64 @@ def _abi(package_id: str) -> str:
     ghc = pkgdb.find_ghc()
     (found,) = [p for p in pkgdb.read_global_packages(ghc) if p.id == package_id]
     return found.abi
+
+
+# -- real: `up` with the Quick Start's Haskell table, a notebook, doctor -------------------
+
+# The Quick Start's packages at work: a lens over a vector, aeson's encoding.
+EXAMPLE = """\
+:set -XOverloadedStrings
+import Control.Lens
+import qualified Data.Aeson as A
+import qualified Data.Vector as V
+let v = V.fromList [1 .. 10 :: Int]
+print (V.sum v, V.map (* 2) v ^? ix 3, (v, 'x') ^. _2)
+print (A.encode (A.object ["total" A..= V.sum v, "doubled" A..= V.map (* 2) (V.take 3 v)]))
+"""
+EXAMPLE_OUTPUT = "(55,Just 8,'x')\n" + '"{\\"doubled\\":[2,4,6],\\"total\\":55}"\n'
+
+
+@pytest.mark.slow
+def test_up_serves_the_quick_start_haskell_kernel_and_doctor_starts_it(tmp_path: Path) -> None:
+    root = tmp_path / "svc"
+    port = free_port()
+    head = (
+        f"enable = true\nport = {port}\nbaseUrl = {json.dumps(BASE_URL)}\n"
+        f"notebookDir = {json.dumps(str(root / 'notebooks'))}\n"
+        f"password = {json.dumps(hash_password(PASSWORD))}\n"
+    )
+    config = root / "admin" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(head + QUICK_START_HASKELL)
+    service = Service(root, config, port)
+    try:
+        service.wait_ready(timeout=240)
+        started = service.output()
+        assert "locking ihaskell (GHC 9.0.2)" in started, started
+        assert "switched to generation 1" in started and "does not build" not in started
+        session = login(service)
+        specs = session.get(service.url("api/kernelspecs"), timeout=30).json()["kernelspecs"]
+        spec = specs["ihaskell"]["spec"]
+        assert (spec["display_name"], spec["language"]) == ("Haskell (GHC 9.0.2)", "haskell")
+        assert spec["metadata"]["jupyter_service"]["tier"] == "stable"
+        assert run_in_kernel(service, session, EXAMPLE, kernel_name="ihaskell") == EXAMPLE_OUTPUT
+        # A module of a package the config did not ask for (containers: only lens's
+        # dependency) is an error in the notebook.
+        refused = run_in_kernel(service, session, "import Data.Map", kernel_name="ihaskell")
+        assert "Could not load module \u2018Data.Map\u2019" in refused, refused
+        assert "It is a member of the hidden package \u2018containers-" in refused, refused
+    finally:
+        assert service.stop() == 0, service.output()
+    doctor = subprocess.run(
+        [sys.executable, "-m", "jupyter_service", "doctor", "--config", str(config), "--json"],
+        env=service.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    checks = {(c["check"], c["subject"]): c for c in json.loads(doctor.stdout)["checks"]}
+    assert checks[("kernel", "ihaskell")]["status"] == "ok", checks[("kernel", "ihaskell")]
+    assert checks[("kernel", "ihaskell")]["finding"] == (
+        "Haskell (GHC 9.0.2) starts and answers `1+1` with 2"
+    )
+    assert checks[("lock", "ihaskell")]["status"] == "ok"

@@ -4,7 +4,8 @@ Log in with the password, type `jupyter-venv-kernel create llm-test` in a Jupyte
 terminal, refresh, pick "Python (llm-test)", `!pip install` a wheel of the test's own and
 import it, shut the kernel down, delete it from the terminal, refresh, see it gone. The
 service also has a stable kernel, so both tiers show side by side, as README's "Tiers in
-JupyterLab" says. Screenshots of each step go to test-artifacts/browser/.
+JupyterLab" says; and the Quick Start's stable Haskell kernel, where a notebook runs a
+Haskell cell. Screenshots of each step go to test-artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ STABLE_DISPLAY_NAME = f"Python ({STABLE})"
 PACKAGE = "tinyhello"
 GREETING = "hello from a local wheel"
 NOTEBOOK = "llm-experiment.ipynb"
+# The Quick Start's stable Haskell kernel, its table unchanged.
+HASKELL_TABLE = (
+    '[extraKernels.ihaskell]\nenable = true\nextraPackages = ["lens", "aeson", "vector"]\n'
+)
+HASKELL_DISPLAY_NAME = "Haskell (GHC 9.0.2)"
+HASKELL_CELL = (
+    "import Control.Lens\n"
+    "import qualified Data.Vector as V\n"
+    "print (V.sum (V.fromList [1 .. 10 :: Int]), (1 :: Int, 'x') ^. _2)"
+)
 # A cold uv cache downloads ipykernel and friends; a cold pip starts slowly.
 SLOW_MS = 150_000
 
@@ -90,6 +101,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
     # A small stable kernel (ipykernel only): `up` locks and builds it on first start.
     with config.open("a") as f:
         f.write(f'\n[extraKernels.{STABLE}]\nlanguage = "python"\npythonPackage = "{PYTHON}"\n')
+        f.write(HASKELL_TABLE)
     svc = Service(root, config, port)
     svc.wait_ready(timeout=300)
     yield svc
@@ -297,3 +309,17 @@ def test_example_session(service: Service, page: Page, tmp_path: Path) -> None:
         show_options(dialog)
         shots.take("09-kernel-picker-after-delete")
         dialog.locator(".jp-Dialog-button.jp-mod-reject").click()
+
+        # The stable Haskell kernel beside them: a notebook on it runs a Haskell cell.
+        dialog = open_kernel_picker(page)
+        dialog.locator("select").select_option(label=HASKELL_DISPLAY_NAME)
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+        notebook = page.locator(".jp-NotebookPanel:visible")
+        expect(notebook.locator(".jp-Toolbar-kernelName")).to_have_text(HASKELL_DISPLAY_NAME)
+        expect(page.locator("#jp-main-statusbar")).to_contain_text(f"{HASKELL_DISPLAY_NAME} | Idle")
+        cell = notebook.locator(".jp-CodeCell").first
+        cell.locator(".cm-content").click()
+        page.keyboard.insert_text(HASKELL_CELL)
+        page.keyboard.press("Shift+Enter")
+        expect(cell.locator(".jp-OutputArea")).to_contain_text("(55,'x')")
+        shots.take("10-haskell-notebook")
