@@ -12,8 +12,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "doctor",
         help="check the service and its kernels; print each problem with its fix",
-        description="Check the config and its authentication, the stable generation, stale "
-        "venv kernelspecs, that every kernel the server lists starts and answers `1+1`, the "
+        description="Check the config and its authentication, the stable generation, each "
+        "stable kernel's lock (against the config, and a Haskell kernel's against the "
+        "installed Debian packages), stale venv kernelspecs, that every kernel the server "
+        "lists starts and answers `1+1`, the "
         "systemd service, the port, the nginx site (`nginx -t`), extraTools and "
         "jupyter-venv-kernel, and torch's GPU in python-base. Each check prints ok, warn, "
         "fail or skip, and where not ok the command that fixes it. Exit 1 when one fails. "

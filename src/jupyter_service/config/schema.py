@@ -200,7 +200,7 @@ OTHER_PYTHON_KERNEL = Table(
         "language": Opt(
             "string",
             None,
-            'Kernel language: `"python"`',
+            'Kernel language: `"python"` or `"haskell"`',
             check=checks.check_language,
             addition=True,
             required=True,
@@ -208,17 +208,22 @@ OTHER_PYTHON_KERNEL = Table(
         "packages": Opt(
             "list",
             [],
-            "The kernel's packages (PEP 508; ipykernel always added)",
+            "The kernel's packages: PEP 508 for Python (ipykernel always added), Hackage "
+            "names for Haskell",
             item_check=checks.check_requirement,
             addition=True,
         ),
         "pythonPackage": Opt(
-            "string", "python3", "Python interpreter", check=checks.check_python, addition=True
+            "string",
+            "python3",
+            "Python interpreter (Python kernels)",
+            check=checks.check_python,
+            addition=True,
         ),
         "displayName": Opt("string", None, "Name shown in JupyterLab", addition=True),
         "env": Opt("table-of-strings", {}, "Environment variables of the kernel", addition=True),
     },
-    "More stable Python kernels, one table each",
+    "More stable kernels, one table each",
     addition=True,
 )
 
