@@ -4,6 +4,7 @@ Debian's builds, a package DB per kernel, drift refused; with Debian's real ghc.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -391,3 +392,30 @@ def test_up_serves_the_quick_start_haskell_kernel_and_doctor_starts_it(tmp_path:
         "Haskell (GHC 9.0.2) starts and answers `1+1` with 2"
     )
     assert checks[("lock", "ihaskell")]["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_switch_as_a_user_prints_the_apt_get_line_and_changes_nothing(
+    quick_start: Path,
+    service_environ: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert cli(capsys, "lock", "--config", str(quick_start))[0] == 0
+    lock_file = quick_start.parent / "config.lock" / "ihaskell" / "packages.lock.json"
+    lock = json.loads(lock_file.read_text())
+    # A Debian package the lock names that this machine does not have.
+    missing = "libghc-hvega-dev-not-installed"
+    lock["packages"][0]["debian"] = missing
+    lock_file.write_text(json.dumps(lock))
+    before = sorted(p.name for p in quick_start.parent.rglob("*"))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # not root: apt is not ours to run
+    code, out, err = cli(capsys, "switch", "--config", str(quick_start))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: the Debian packages of stable kernel ihaskell are not installed: {missing}; "
+        "nothing was changed\n"
+        f"hint: sudo apt-get install -y {missing}\n"
+    )
+    assert not service_environ.exists() or not (service_environ / "current").exists()
+    assert sorted(p.name for p in quick_start.parent.rglob("*")) == before
