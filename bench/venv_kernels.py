@@ -1,13 +1,16 @@
 """Benchmark the experimental tier, every figure a ratio against a baseline measured in this
-same run (DESIGN.md, "Performance"):
+same run, as interleaved pairs (bench/pairs.py):
 
-- warm `jupyter-venv-kernel create` vs the original's pip recipe, and vs the floor: a
-  `cp -al` of the prepared, byte-compiled base venv;
-- a new venv kernel's first start to its first execute reply vs a byte-compiled bare
-  ipykernel venv (and vs the same venv without byte-code);
-- `jupyter-venv-kernel list` with 10 and with 100 venv kernels.
+- warm `jupyter-venv-kernel create` vs the floor: a `cp -al` of the prepared base venv;
+- the first `create` (no base yet) vs the uv recipe (`uv venv` + `uv pip install
+  ipykernel ipywidgets pip`), both from uv's warm cache; each pair waits for the first
+  create's background byte-compile to end, so none slows the next pair;
+- a second `create` while that compile runs vs a warm `create` on a compiled base;
+- a venv kernel's first reply, started while the compile runs, vs on a compiled base;
+- a venv kernel's first reply vs a byte-compiled bare ipykernel venv;
+- with --original-runs N: the original's pip recipe vs `create` (slow; medians).
 
-Run: .venv/bin/python bench/venv_kernels.py [--runs 5] [--original-runs 1]
+Run: .venv/bin/python bench/venv_kernels.py [--pairs 5] [--original-runs 1] [--json FILE]
 Everything lives in a temporary HOME and Jupyter data dir; uv and pip caches persist in
 $BENCH_CACHE (default /tmp/jupyter-service-bench-cache) so "warm" means warm.
 """
@@ -23,34 +26,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from pairs import Pairs, command, interleaved, report, timed
+
+from jupyter_service.venvs.build import COMPILED_MARKER
 
 BIN = Path(sys.executable).parent
 VENV_KERNEL = str(BIN / "jupyter-venv-kernel")
+PYTHON = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def median_of(
-    runs: int, fn: Callable[[int], object], before: Callable[[int], object] | None = None
-) -> float:
-    samples = []
-    for i in range(runs):
-        if before:
-            before(i)
-        samples.append(timed(lambda i=i: fn(i)))
-    return statistics.median(samples)
-
-
-def run(cmd: list[str], env: dict[str, str], **kw: object) -> None:
-    subprocess.run(
-        cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw
-    )  # type: ignore[call-overload]
+def run(cmd: list[str], env: dict[str, str]) -> None:
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def first_reply(kernel_name: str, env: dict[str, str]) -> float:
@@ -60,7 +48,8 @@ def first_reply(kernel_name: str, env: dict[str, str]) -> float:
         "from jupyter_client.manager import start_new_kernel\n"
         "t = time.perf_counter()\n"
         f"km, kc = start_new_kernel(kernel_name={kernel_name!r}, startup_timeout=120)\n"
-        "kc.execute_interactive('1+1', timeout=120)\n"
+        # No output hook: the default one would print "2" in front of the figure.
+        "kc.execute_interactive('1+1', timeout=120, output_hook=lambda msg: None)\n"
         "print(time.perf_counter() - t)\n"
         "km.shutdown_kernel(now=True)\n"
     )
@@ -85,13 +74,21 @@ def write_kernelspec(data: Path, name: str, python: Path, extra_env: dict[str, s
     )
 
 
+def wait_compiled(data: Path, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while not list((data / "venvs" / ".base").glob(f"*/{COMPILED_MARKER}")):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the base under {data} was not byte-compiled in {timeout} s")
+        time.sleep(0.1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--original-runs", type=int, default=1, help="0 skips the slow pip recipe")
-    parser.add_argument("--list-count", type=int, default=100)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--original-runs", type=int, default=0, help="the slow pip recipe")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
     cache = Path(os.environ.get("BENCH_CACHE", "/tmp/jupyter-service-bench-cache"))
@@ -101,7 +98,7 @@ def main() -> int:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("JUPYTER", "PYTHONPATH", "VIRTUAL_ENV"))
+        if not k.startswith(("JUPYTER", "PYTHONPATH", "VIRTUAL_ENV", "IPYTHON"))
     }
     env.update(
         HOME=str(home),
@@ -110,51 +107,134 @@ def main() -> int:
         PIP_CACHE_DIR=str(cache / "pip"),
         JUPYTER_PLATFORM_DIRS="1",
     )
+    # Byte-code is written and used, as on an installed system.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    results: dict[str, float] = {}
+    uv = shutil.which("uv", path=str(BIN)) or "uv"
+    results: list[Pairs] = []
+    extra: dict[str, float] = {}
     try:
         # Warm: the first create builds the shared base venv from the uv cache.
         run([VENV_KERNEL, "create", "warmup"], env)
-        base = next((data / "venvs" / ".base").iterdir())
+        wait_compiled(data)
+        base = next(p for p in (data / "venvs" / ".base").iterdir() if p.name[0] != ".")
 
-        results["floor_cp_al_s"] = median_of(
-            args.runs, lambda i: run(["cp", "-al", str(base), str(root / f"floor{i}")], env)
-        )
-        results["create_s"] = median_of(
-            args.runs, lambda i: run([VENV_KERNEL, "create", f"bench{i}"], env)
+        results.append(
+            interleaved(
+                "warm create vs cp -al of the base",
+                "cp -al",
+                lambda i: command(["cp", "-al", str(base), str(root / f"floor{i}")], env)(i),
+                "create",
+                lambda i: command([VENV_KERNEL, "create", f"warm{i + 1}"], env)(i),
+                pairs=args.pairs,
+                target="<= 1.5x",
+            )
         )
 
-        uv = shutil.which("uv", path=str(BIN)) or "uv"
-        python = (
-            Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
-        )
-
-        def uv_recipe(i: int) -> None:
-            target = root / f"uv{i}"
-            run([uv, "venv", "-q", "--python", str(python), str(target)], env)
-            run(
-                [
-                    uv,
-                    "pip",
-                    "install",
-                    "-q",
-                    "--python",
-                    str(target / "bin/python"),
-                    "ipykernel",
-                    "ipywidgets",
-                    "pip",
-                ],
-                env,
+        def uv_recipe(i: int) -> float:
+            target = root / "uv-recipe"
+            shutil.rmtree(target, ignore_errors=True)
+            return timed(
+                lambda: (
+                    run([uv, "venv", "-q", "--python", str(PYTHON), str(target)], env),
+                    run(
+                        [
+                            uv,
+                            "pip",
+                            "install",
+                            "-q",
+                            "--python",
+                            str(target / "bin/python"),
+                            "ipykernel",
+                            "ipywidgets",
+                            "pip",
+                        ],
+                        env,
+                    ),
+                )
             )
 
-        uv_recipe(99)  # warm
-        results["uv_venv_install_s"] = median_of(args.runs, uv_recipe)
+        def cold_create(i: int) -> float:
+            fresh = root / f"cold{i}"
+            shutil.rmtree(fresh, ignore_errors=True)
+            elapsed = command(
+                [VENV_KERNEL, "create", "first"], {**env, "JUPYTER_DATA_DIR": str(fresh)}
+            )(i)
+            wait_compiled(fresh)  # not timed: no compile may slow the next pair
+            return elapsed
+
+        results.append(
+            interleaved(
+                "first create (no base) vs uv recipe",
+                "uv recipe",
+                uv_recipe,
+                "first create",
+                cold_create,
+                pairs=args.pairs,
+                target="<= 1.3x",
+            )
+        )
+
+        # A second create and a kernel start right behind a first create (its byte-compile
+        # running) against the same on a compiled base.
+        def fresh_first(i: int) -> dict[str, str]:
+            fresh = root / f"behind{i}"
+            shutil.rmtree(fresh, ignore_errors=True)
+            fenv = {**env, "JUPYTER_DATA_DIR": str(fresh)}
+            run([VENV_KERNEL, "create", "first"], fenv)
+            return fenv
+
+        second = Pairs("second create, compile running vs compiled base", "compiled", "compiling")
+        start = Pairs("first reply, compile running vs compiled base", "compiled", "compiling")
+        for i in range(-1, args.pairs):
+            fenv = fresh_first(i)
+            behind = command([VENV_KERNEL, "create", "second"], fenv)(i)
+            compiling_reply = first_reply("second", fenv)
+            wait_compiled(Path(fenv["JUPYTER_DATA_DIR"]))
+            on_compiled = command([VENV_KERNEL, "create", f"second{i + 1}"], env)(i)
+            compiled_reply = first_reply(f"second{i + 1}", env)
+            if i >= 0:
+                second.a.append(on_compiled)
+                second.b.append(behind)
+                start.a.append(compiled_reply)
+                start.b.append(compiling_reply)
+        second.target = "~1.0x (never slower)"
+        start.target = "~1.0x (never slower)"
+        results += [second, start]
+
+        # First start to first reply against a bare, byte-compiled ipykernel venv.
+        bare = root / "bare"
+        run([uv, "venv", "-q", "--python", str(PYTHON), str(bare)], env)
+        run(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                "--compile-bytecode",
+                "--python",
+                str(bare / "bin/python"),
+                "ipykernel",
+            ],
+            env,
+        )
+        write_kernelspec(data, "bare-bytecode", bare / "bin/python", {})
+        results.append(
+            interleaved(
+                "first reply, venv kernel vs bare venv",
+                "bare",
+                lambda i: first_reply("bare-bytecode", env),
+                "venv kernel",
+                lambda i: first_reply("warmup", env),
+                pairs=args.pairs,
+                target="~1.0x",
+            )
+        )
 
         if args.original_runs:
 
             def original(i: int) -> None:
                 target = root / f"orig{i}"
-                run([str(python), "-m", "venv", str(target)], env)
+                run([str(PYTHON), "-m", "venv", str(target)], env)
                 run([str(target / "bin/pip"), "install", "-q", "--upgrade", "pip"], env)
                 run([str(target / "bin/pip"), "install", "-q", "ipykernel", "ipywidgets"], env)
                 run(
@@ -170,77 +250,28 @@ def main() -> int:
                     env,
                 )
 
-            original(98)  # warm pip's cache
-            results["original_pip_recipe_s"] = median_of(args.original_runs, original)
-
-        # First start to first reply.
-        bare = root / "bare"
-        run([uv, "venv", "-q", "--python", str(python), str(bare)], env)
-        run(
-            [
-                uv,
-                "pip",
-                "install",
-                "-q",
-                "--compile-bytecode",
-                "--python",
-                str(bare / "bin/python"),
-                "ipykernel",
-            ],
-            env,
-        )
-        write_kernelspec(data, "bare-bytecode", bare / "bin/python", {})
-        nobc = root / "nobytecode"
-        run([uv, "venv", "-q", "--python", str(python), str(nobc)], env)
-        run([uv, "pip", "install", "-q", "--python", str(nobc / "bin/python"), "ipykernel"], env)
-        write_kernelspec(
-            data, "bare-nobytecode", nobc / "bin/python", {"PYTHONDONTWRITEBYTECODE": "1"}
-        )
-        for name in ("bare-bytecode", "bench0", "bare-nobytecode"):
-            first_reply(name, env)  # page cache warm
-        results["first_reply_bare_bytecode_s"] = median_of(
-            args.runs, lambda i: first_reply("bare-bytecode", env)
-        )
-        results["first_reply_venv_kernel_s"] = median_of(
-            args.runs, lambda i: first_reply("bench0", env)
-        )
-        results["first_reply_no_bytecode_s"] = median_of(
-            args.runs, lambda i: first_reply("bare-nobytecode", env)
-        )
-
-        # list: flat in the count.
-        def list_time() -> float:
-            run([VENV_KERNEL, "list"], env)  # fills the size cache once
-            return median_of(args.runs, lambda i: run([VENV_KERNEL, "list"], env))
-
-        existing = len([p for p in (data / "venvs").iterdir() if not p.name.startswith(".")])
-        for i in range(existing, 10):
-            run([VENV_KERNEL, "create", f"many{i}"], env)
-        results["list_10_s"] = list_time()
-        for i in range(10, args.list_count):
-            run([VENV_KERNEL, "create", f"many{i}"], env)
-        results[f"list_{args.list_count}_s"] = list_time()
+            original(-1)  # warm pip's cache
+            recipe = statistics.median(
+                timed(lambda i=i: original(i)) for i in range(args.original_runs)
+            )
+            create = statistics.median(
+                command([VENV_KERNEL, "create", f"o{i}"], env)(i) for i in range(args.original_runs)
+            )
+            extra["original_pip_recipe_s"] = recipe
+            extra["original_vs_create_x"] = recipe / create
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    print(json.dumps(results, indent=1))
-    r = results
-    floor = r["create_s"] / r["floor_cp_al_s"]
-    print(f"create vs cp -al floor:        {floor:.2f}x  (target <= 1.5x)")
-    if "original_pip_recipe_s" in r:
-        speedup = r["original_pip_recipe_s"] / r["create_s"]
-        print(f"original pip recipe vs create: {speedup:.0f}x faster  (target >= 50x)")
-    print(f"uv venv+install vs create:     {r['uv_venv_install_s'] / r['create_s']:.1f}x faster")
-    bare = r["first_reply_bare_bytecode_s"]
-    ratio = r["first_reply_venv_kernel_s"] / bare
-    print(f"first reply, venv kernel vs byte-compiled bare venv: {ratio:.2f}x  (target ~1.0x)")
-    ratio = r["first_reply_no_bytecode_s"] / bare
-    print(f"first reply, no byte-code vs byte-compiled:          {ratio:.2f}x")
-    key = f"list_{args.list_count}_s"
-    flat = r[key] / r["list_10_s"]
-    print(
-        f"list with {args.list_count}: {r[key]:.3f} s (target < 0.2 s); vs 10: {flat:.2f}x (~1.0x)"
-    )
+    print(report(results))
+    if extra:
+        print(
+            f"original pip recipe {extra['original_pip_recipe_s']:.1f} s: "
+            f"{extra['original_vs_create_x']:.0f}x a warm create"
+        )
+    if args.json:
+        figures: dict[str, object] = {r.label: r.summary() for r in results}
+        figures.update(extra)
+        args.json.write_text(json.dumps(figures, indent=1))
     return 0
 
 

@@ -22,6 +22,7 @@ from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.server.settings import Runtime, render_server_settings
 from jupyter_service.store.generations import current_kernels_dir
 from jupyter_service.venv_cli import main
+from jupyter_service.venvs.build import COMPILED_MARKER
 from jupyter_service.venvs.layout import Layout
 
 from .helpers import execute, hash_password, write_stable_generation
@@ -328,6 +329,27 @@ def test_concurrent_creates_one_wins(layout: Layout) -> None:
             "error: another jupyter-venv-kernel command is working on kernel 'race' right now",
         )
     ), err
+
+
+def test_the_first_create_leaves_byte_compiling_the_base_to_the_background(
+    prepared_base: Path,
+) -> None:
+    """The first create answers once the base is installed (prepared_base waited for the
+    compile after it): byte-code for all of the base, what a kernel start imports first."""
+    [base] = [p for p in prepared_base.iterdir() if not p.name.startswith(".")]
+    assert (base / COMPILED_MARKER).is_file()
+    site = next(base.glob("lib/python3.*/site-packages"))
+    tag = sys.implementation.cache_tag
+    sources = [
+        py
+        for package in ("ipykernel", "IPython", "zmq", "tornado", "jupyter_client", "ipywidgets")
+        for py in (site / package).rglob("*.py")
+    ]
+    assert len(sources) > 200
+    missing = [
+        py for py in sources if not (py.parent / "__pycache__" / f"{py.stem}.{tag}.pyc").exists()
+    ]
+    assert missing == []
 
 
 # -- list, delete, shell, export, promote ------------------------------------------------------

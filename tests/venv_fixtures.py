@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from jupyter_service.venvs.build import COMPILED_MARKER
 from jupyter_service.venvs.layout import Layout
 
 
@@ -40,7 +42,13 @@ def prepared_base(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> P
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Installing base packages" in proc.stdout
-    return root / "data" / "venvs" / ".base"
+    bases = root / "data" / "venvs" / ".base"
+    # The base is byte-compiled behind the first create; tests copy it once that is done.
+    deadline = time.monotonic() + 600
+    while not list(bases.glob(f"*/{COMPILED_MARKER}")):
+        assert time.monotonic() < deadline, "the base was not byte-compiled in 600 s"
+        time.sleep(0.2)
+    return bases
 
 
 @pytest.fixture

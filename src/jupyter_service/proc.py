@@ -106,6 +106,21 @@ def _run(
     return subprocess.CompletedProcess(list(cmd), status, "".join(chunks), None)
 
 
+def start_detached(cmd: Sequence[str], *, env: Mapping[str, str]) -> None:
+    """Start `cmd` in a session of its own, its output dropped, not waited for and not killed
+    with us: work that goes on after the command that started it has answered."""
+    log.debug("starting in the background: %s", " ".join(cmd))
+    subprocess.Popen(
+        list(cmd),
+        env=dict(env),
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def subprocess_error(
     cmd: Sequence[str], status: int, output: str, log_dir: Path | None, what: str | None
 ) -> ServiceError:

@@ -1,5 +1,5 @@
-"""Make venv kernels: a shared, byte-compiled base venv per interpreter, and small venvs
-layered on it.
+"""Make venv kernels: a shared base venv per interpreter (byte-compiled in the background),
+and small venvs layered on it.
 
 `create` writes a venv of a few dozen files that imports the base, plus a kernelspec.
 Everything is built under a hidden temp name and renamed into place, under a per-name lock.
@@ -7,6 +7,7 @@ Everything is built under a hidden temp name and renamed into place, under a per
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -100,13 +101,16 @@ def temp_dir(root: Path, label: str) -> Path:
 
 
 def ensure_base(layout: Layout, say: Say) -> Path:
-    """The prepared base venv: made once (cold) with uv from its cache, byte-compiled."""
+    """The prepared base venv: made once (cold) with uv from its cache. It is usable at
+    once; its byte-code is written in the background (`compile_in_background`)."""
     python = base_python()
     base = layout.base_dir() / base_key(python)
     # Every venv kernel runs the base's code: one we did not build is never used.
     check_root(layout.base_dir())
     check_root(base)
     if (base / "pyvenv.cfg").exists():
+        if not (base / COMPILED_MARKER).exists():
+            compile_in_background(base)  # one that was interrupted (a reboot) goes on
         return base
     ensure_root(layout.base_dir())
     # Imported here: a warm `create` runs no process, and need not import for one.
@@ -124,7 +128,7 @@ def ensure_base(layout: Layout, say: Say) -> Path:
         )
         uv_pip_install(
             work,
-            ["--compile-bytecode", *BASE_PACKAGES],
+            list(BASE_PACKAGES),
             what="installing the base packages failed",
             log_dir=layout.venvs,
         )
@@ -136,7 +140,86 @@ def ensure_base(layout: Layout, say: Say) -> Path:
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+    compile_in_background(base)
     return base
+
+
+# Written into the base once its byte-code is complete; the lock is held while writing it.
+COMPILED_MARKER = ".jupyter-service-compiled"
+COMPILE_LOCK = ".jupyter-service-compile.lock"
+# What a kernel start imports (ipykernel_launcher): compiled first, by importing it.
+KERNEL_START_IMPORTS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipywidgets")
+# Run by the base's own interpreter, so the byte-code is the one its kernels read.
+_COMPILE_SOURCE = """\
+import compileall, fcntl, os, sys
+base, site, lock, marker, *first = sys.argv[1:]
+try:
+    os.nice(19)
+except OSError:
+    pass
+fd = os.open(os.path.join(base, lock), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    sys.exit(0)
+marker = os.path.join(base, marker)
+if os.path.exists(marker):
+    sys.exit(0)
+sys.dont_write_bytecode = False
+for name in first:
+    try:
+        __import__(name)
+    except BaseException:
+        pass
+compileall.compile_dir(site, quiet=2, workers=1)
+open(marker, "w").close()
+"""
+
+
+def _compile_running(base: Path) -> bool:
+    """Whether a compile holds the base's compile lock now (no process started to find out)."""
+    try:
+        fd = os.open(base / COMPILE_LOCK, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def compile_in_background(base: Path) -> None:
+    """Byte-compile the base at the lowest priority, in a process of its own that outlives
+    `create`: a first `create` costs what uv's install does, not that plus compiling.
+    What a kernel start imports is compiled first (by importing it); the rest after, one
+    file at a time. A kernel started before it is done compiles what it imports itself,
+    as Python always does, and writes it for the next. One compile at a time (a lock);
+    done, it leaves COMPILED_MARKER and is not started again."""
+    from jupyter_service.proc import start_detached
+
+    if _compile_running(base):
+        return
+    env = subprocess_env()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # Its disk writes wait for everyone else's (util-linux's ionice, where there is one).
+    ionice = shutil.which("ionice")
+    start_detached(
+        [
+            *([ionice, "-c", "3"] if ionice else []),
+            str(base / "bin" / "python"),
+            "-c",
+            _COMPILE_SOURCE,
+            str(base),
+            str(site_packages(base)),
+            COMPILE_LOCK,
+            COMPILED_MARKER,
+            *KERNEL_START_IMPORTS,
+        ],
+        env=env,
+    )
 
 
 BASE_PTH = "_jupyter_service_base.pth"
@@ -145,7 +228,7 @@ BASE_PTH = "_jupyter_service_base.pth"
 def make_layered_venv(base: Path, target: Path) -> None:
     """A venv of its own on top of the shared base: its own (empty) site-packages first on
     sys.path, then the base's, added by a .pth file. What the user installs lands in the
-    venv and shadows the base; the base itself is never written to.
+    venv and shadows the base; nothing is ever installed into the base.
 
     Only `bin` is copied (a few small relocatable scripts, so `pip` and `ipython` run this
     venv's python), which is why `create` costs a fraction of copying the base."""
