@@ -23,8 +23,11 @@ from .helpers import Service, execute_over_websocket, free_port, hash_password
 TEST_ACCOUNT_COMMENT = "jupyter-service hub test account"
 # JupyterHub cannot serve a percent-encoded base URL (config refuses one in hub mode).
 BASE_URL = "/j-hub/"
-ACCOUNTS_LOCK = "/tmp/jupyter-service-test-accounts.lock"
-USERS = {"alice": "alice's long password", "bob": "bob's long password"}
+# Names of this test session's own: parallel test runs on one machine never share accounts.
+_SUFFIX = uuid.uuid4().hex[:6]
+ALICE = f"alice-{_SUFFIX}"
+BOB = f"bob-{_SUFFIX}"
+USERS = {ALICE: "alice's long password", BOB: "bob's long password"}
 
 
 def _remove_account(name: str) -> None:
@@ -78,7 +81,7 @@ def hub_head(port: int, *, extra: str = "", users: str = "") -> str:
         f"{extra}"
         "[hub]\n"
         "enable = true\n"
-        'admins = ["alice"]\n'
+        f"admins = [{json.dumps(ALICE)}]\n"
         "[hub.users]\n" + hashes
     )
 
@@ -235,17 +238,12 @@ def hub_accounts() -> Iterator[None]:
         closed = find_closed_to_others(path, execute=True)
         if closed is not None:
             pytest.skip(f"other users cannot run {path} ({closed} is closed to them)")
-    import fcntl
-
     names = list(USERS)
-    # One test session at a time owns the accounts on this machine (parallel checkouts).
-    with open(ACCOUNTS_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        make_accounts(names)
-        try:
-            yield
-        finally:
-            remove_accounts(names)
+    make_accounts(names)
+    try:
+        yield
+    finally:
+        remove_accounts(names)
 
 
 __all__ = ["free_port"]

@@ -3,7 +3,6 @@ two real system accounts made here (and removed after). One hub serves the modul
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import subprocess
@@ -16,6 +15,8 @@ import requests
 
 from .helpers import free_port
 from .hub_helpers import (
+    ALICE,
+    BOB,
     USERS,
     Hub,
     cookie_path,
@@ -83,21 +84,21 @@ def test_notebook_dir_is_made_by_the_user(hub: Hub, sessions: dict[str, requests
 def test_bob_gets_nothing_from_alices_server(
     hub: Hub, sessions: dict[str, requests.Session]
 ) -> None:
-    bob = sessions["bob"]
+    bob = sessions[BOB]
     for path in ("api/contents", "api/kernels", "api/sessions", "lab"):
-        response = bob.get(hub.url(f"user/alice/{path}"), timeout=30)
+        response = bob.get(hub.url(f"user/{ALICE}/{path}"), timeout=30)
         assert response.status_code == 403, (path, response.status_code, response.text[-500:])
     response = bob.post(
-        hub.url("user/alice/api/kernels"),
+        hub.url(f"user/{ALICE}/api/kernels"),
         json={"name": "small"},
-        headers=hub_xsrf(bob, cookie_path("bob")),
+        headers=hub_xsrf(bob, cookie_path(BOB)),
         timeout=30,
     )
     assert response.status_code == 403
     # Nor through the hub's API: bob is no admin.
-    assert bob.get(hub.url("hub/api/users/alice"), timeout=30).status_code == 404
+    assert bob.get(hub.url(f"hub/api/users/{ALICE}"), timeout=30).status_code == 404
     response = bob.delete(
-        hub.url("hub/api/users/alice/server"), headers=hub_xsrf(bob, cookie_path()), timeout=30
+        hub.url(f"hub/api/users/{ALICE}/server"), headers=hub_xsrf(bob, cookie_path()), timeout=30
     )
     assert response.status_code in (403, 404)
 
@@ -105,20 +106,20 @@ def test_bob_gets_nothing_from_alices_server(
 def test_bob_cannot_read_alices_files_from_his_kernel(
     hub: Hub, sessions: dict[str, requests.Session]
 ) -> None:
-    secret = Path("/home/alice/notebooks/secret.txt")
+    secret = Path(f"/home/{ALICE}/notebooks/secret.txt")
     out = run_in_user_kernel(
-        hub, sessions["alice"], "alice", f"open({str(secret)!r}, 'w').write('s3cret'); print('ok')"
+        hub, sessions[ALICE], ALICE, f"open({str(secret)!r}, 'w').write('s3cret'); print('ok')"
     )
     assert out.strip() == "ok"
     code = (
         "import os\n"
-        "for p in ('/home/alice', '/home/alice/notebooks', '/home/alice/notebooks/secret.txt'):\n"
+        f"for p in ('/home/{ALICE}', '/home/{ALICE}/notebooks', '/home/{ALICE}/notebooks/secret.txt'):\n"
         "    try:\n"
         "        print(os.listdir(p) if os.path.isdir(p) else open(p).read())\n"
         "    except OSError as e:\n"
         "        print(type(e).__name__)\n"
     )
-    out = run_in_user_kernel(hub, sessions["bob"], "bob", code)
+    out = run_in_user_kernel(hub, sessions[BOB], BOB, code)
     assert out.split() == ["PermissionError"] * 3
 
 
@@ -132,7 +133,7 @@ def test_users_cannot_write_the_store_generations_or_hub_state(
         f"for p in {[str(t) for t in targets]!r}:\n"
         "    print(os.access(p, os.W_OK), os.access(p, os.R_OK))\n"
     )
-    out = run_in_user_kernel(hub, sessions["bob"], "bob", code)
+    out = run_in_user_kernel(hub, sessions[BOB], BOB, code)
     assert out.split() == ["False", "True", "False", "False"]
 
 
@@ -144,12 +145,12 @@ def test_hub_state_is_the_hubs_alone(hub: Hub) -> None:
 
 
 def test_wrong_password_and_forged_remote_user_get_nothing(hub: Hub) -> None:
-    _, status = login_response(hub, "alice", USERS["bob"])
+    _, status = login_response(hub, ALICE, USERS[BOB])
     assert status == 403
     _, status = login_response(hub, "carol", "anything")
     assert status == 403
-    forged = {"Remote-User": "alice", "X-Jupyter-Service-Proxy": "guess"}
-    for path in ("hub/api/user", "user/alice/api/contents"):
+    forged = {"Remote-User": ALICE, "X-Jupyter-Service-Proxy": "guess"}
+    for path in ("hub/api/user", f"user/{ALICE}/api/contents"):
         response = requests.get(hub.url(path), headers=forged, timeout=30, allow_redirects=False)
         assert response.status_code in (302, 403), (path, response.status_code)
         if response.status_code == 302:
@@ -158,7 +159,7 @@ def test_wrong_password_and_forged_remote_user_get_nothing(hub: Hub) -> None:
     session.get(hub.url("hub/login"), timeout=10)
     response = session.post(
         hub.url("hub/login"),
-        data={"username": "alice", **{"_xsrf": hub_xsrf(session, cookie_path())["X-XSRFToken"]}},
+        data={"username": ALICE, **{"_xsrf": hub_xsrf(session, cookie_path())["X-XSRFToken"]}},
         headers=forged,
         allow_redirects=False,
         timeout=30,
@@ -169,31 +170,40 @@ def test_wrong_password_and_forged_remote_user_get_nothing(hub: Hub) -> None:
 def test_admin_lists_servers_through_the_hub(
     hub: Hub, sessions: dict[str, requests.Session]
 ) -> None:
-    users = sessions["alice"].get(hub.url("hub/api/users"), timeout=30)
+    users = sessions[ALICE].get(hub.url("hub/api/users"), timeout=30)
     assert users.status_code == 200
     assert {u["name"] for u in users.json()} == set(USERS)
-    assert sessions["bob"].get(hub.url("hub/api/users"), timeout=30).status_code == 403
+    assert sessions[BOB].get(hub.url("hub/api/users"), timeout=30).status_code == 403
 
 
-def test_venv_kernel_tier_is_each_users_own(
+def test_venv_kernel_made_by_alice_is_not_bobs(
     hub: Hub, sessions: dict[str, requests.Session]
 ) -> None:
-    """A venv kernelspec in alice's data dir is listed by her server, not by bob's."""
+    """alice runs `jupyter-venv-kernel create` (on her PATH) from her server: the kernel is in
+    her home, her server offers it, bob's does not and bob cannot read it."""
     code = (
-        "import json, os, sys\n"
-        "d = os.path.expanduser('~/.local/share/jupyter/kernels/mine')\n"
-        "os.makedirs(d, exist_ok=True)\n"
-        "json.dump({'argv': [sys.executable, '-m', 'ipykernel_launcher', '-f',"
-        " '{connection_file}'], 'display_name': 'Mine', 'language': 'python'},"
-        " open(os.path.join(d, 'kernel.json'), 'w'))\n"
-        "print('ok')\n"
+        "import subprocess\n"
+        "p = subprocess.run(['jupyter-venv-kernel', 'create', 'mine'], capture_output=True,"
+        " text=True)\n"
+        "print(p.returncode, p.stdout[-300:], p.stderr[-600:])\n"
     )
-    assert run_in_user_kernel(hub, sessions["alice"], "alice", code).strip() == "ok"
-    alice = sessions["alice"].get(hub.url("user/alice/api/kernelspecs"), timeout=30).json()
-    bob = sessions["bob"].get(hub.url("user/bob/api/kernelspecs"), timeout=30).json()
+    out = run_in_user_kernel(hub, sessions[ALICE], ALICE, code)
+    assert out.startswith("0 "), out
+    venv = Path(f"/home/{ALICE}/.local/share/jupyter/venvs/mine")
+    assert venv.is_dir() and venv.stat().st_uid == __import__("pwd").getpwnam(ALICE).pw_uid
+    alice = sessions[ALICE].get(hub.url(f"user/{ALICE}/api/kernelspecs"), timeout=30).json()
+    bob = sessions[BOB].get(hub.url(f"user/{BOB}/api/kernelspecs"), timeout=30).json()
     assert "mine" in alice["kernelspecs"]
     assert "mine" not in bob["kernelspecs"]
-    assert os.stat("/home/alice/.local/share/jupyter/kernels/mine").st_uid != 0
+    assert run_in_user_kernel(hub, sessions[ALICE], ALICE, "print(1+1)", "mine").strip() == "2"
+    out = run_in_user_kernel(
+        hub,
+        sessions[BOB],
+        BOB,
+        f"import os\ntry:\n    os.listdir({str(venv)!r})\nexcept OSError as e:\n"
+        "    print(type(e).__name__)\n",
+    )
+    assert out.strip() == "PermissionError"
 
 
 def test_browser_logs_in_and_runs_a_cell(hub: Hub, sessions: dict[str, requests.Session]) -> None:
@@ -208,11 +218,11 @@ def test_browser_logs_in_and_runs_a_cell(hub: Hub, sessions: dict[str, requests.
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.set_default_timeout(120_000)
             page.goto(hub.url("hub/login"))
-            page.fill("input[name=username]", "bob")
-            page.fill("input[name=password]", USERS["bob"])
+            page.fill("input[name=username]", BOB)
+            page.fill("input[name=password]", USERS[BOB])
             page.click("#login_submit")
             expect(page.locator(".jp-Launcher")).to_be_visible(timeout=120_000)
-            assert "/user/bob/lab" in page.url
+            assert f"/user/{BOB}/lab" in page.url
             dialog = open_kernel_picker(page)
             dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
             notebook = page.locator(".jp-NotebookPanel:visible")
@@ -222,7 +232,7 @@ def test_browser_logs_in_and_runs_a_cell(hub: Hub, sessions: dict[str, requests.
             page.keyboard.insert_text("import getpass, os; print(getpass.getuser(), os.getcwd())")
             page.keyboard.press("Shift+Enter")
             expect(cell.locator(".jp-OutputArea")).to_contain_text(
-                "bob /home/bob/notebooks", timeout=120_000
+                f"{BOB} /home/{BOB}/notebooks", timeout=120_000
             )
         finally:
             browser.close()
@@ -233,7 +243,7 @@ def test_switch_reaches_running_user_servers(
 ) -> None:
     """An admin's `switch` to a lock with one more package: alice's running server starts
     her next kernel from the new generation, without a restart."""
-    before = run_in_user_kernel(hub, sessions["alice"], "alice", "import sys; print(sys.prefix)")
+    before = run_in_user_kernel(hub, sessions[ALICE], ALICE, "import sys; print(sys.prefix)")
     config = hub.root / "admin" / "config.toml"
     config.write_text(
         config.read_text().replace('packages = ["iniconfig"]', 'packages = ["iniconfig", "six"]')
@@ -248,8 +258,6 @@ def test_switch_reaches_running_user_servers(
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    after = run_in_user_kernel(
-        hub, sessions["alice"], "alice", "import six, sys; print(sys.prefix)"
-    )
+    after = run_in_user_kernel(hub, sessions[ALICE], ALICE, "import six, sys; print(sys.prefix)")
     assert after.strip() != before.strip()
     assert "Error" not in after

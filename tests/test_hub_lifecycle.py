@@ -13,7 +13,17 @@ import pytest
 import requests
 
 from .helpers import free_port
-from .hub_helpers import BASE_URL, Hub, cookie_path, deploy, hub_xsrf, start_hub, world_readable_tmp
+from .hub_helpers import (
+    ALICE,
+    BASE_URL,
+    BOB,
+    Hub,
+    cookie_path,
+    deploy,
+    hub_xsrf,
+    start_hub,
+    world_readable_tmp,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +44,7 @@ def authelia_config(port: int) -> str:
         "enable = true\n"
         "[hub]\n"
         "enable = true\n"
-        'users = ["alice", "bob"]\n'
+        f'users = ["{ALICE}", "{BOB}"]\n'
         f"idleTimeout = {IDLE_TIMEOUT}\n"
     )
 
@@ -68,19 +78,19 @@ def test_remote_user_needs_the_secret_culler_stops_idle_servers_restart_keeps_us
         secret = secret_of(hub)
         # Forged: no secret, a wrong one, two Remote-User values, a user not in hub.users.
         for headers in (
-            {"Remote-User": "alice"},
-            {"Remote-User": "alice", SECRET_HEADER: "guess"},
+            {"Remote-User": ALICE},
+            {"Remote-User": ALICE, SECRET_HEADER: "guess"},
             {"Remote-User": "carol", SECRET_HEADER: secret},
         ):
             session, status = remote_login(hub, headers)
             assert status == 403, headers
             assert session.get(hub.url("hub/api/user"), timeout=30).status_code == 403
-        session, status = remote_login(hub, {"Remote-User": "alice", SECRET_HEADER: secret})
+        session, status = remote_login(hub, {"Remote-User": ALICE, SECRET_HEADER: secret})
         assert status == 302
-        assert session.get(hub.url("hub/api/user"), timeout=30).json()["name"] == "alice"
+        assert session.get(hub.url("hub/api/user"), timeout=30).json()["name"] == ALICE
 
         response = session.post(
-            hub.url("hub/api/users/alice/server"),
+            hub.url(f"hub/api/users/{ALICE}/server"),
             headers=hub_xsrf(session, cookie_path()),
             timeout=60,
         )
@@ -90,14 +100,14 @@ def test_remote_user_needs_the_secret_culler_stops_idle_servers_restart_keeps_us
         # Nobody uses it: the culler stops it after idleTimeout.
         servers = wait_for_servers(hub, session, lambda s: "" not in s, timeout=120)
         assert time.monotonic() - started >= IDLE_TIMEOUT - 5
-        assert "culled" in hub.output() or "Culling server alice" in hub.output()
+        assert "culled" in hub.output() or f"Culling server {ALICE}" in hub.output()
     finally:
         assert hub.stop() == 0, hub.output()[-3000:]
 
-    # The same state dir: the database and the cookie secret survive, so does the session.
+        # The same state dir: the database and the cookie secret survive, so does the session.
     hub = start_hub(root, config, port)
     try:
-        assert session.get(hub.url("hub/api/user"), timeout=30).json()["name"] == "alice"
+        assert session.get(hub.url("hub/api/user"), timeout=30).json()["name"] == ALICE
     finally:
         hub.stop()
     del servers
@@ -113,7 +123,7 @@ def wait_for_servers(
     deadline = time.monotonic() + timeout
     servers: dict[str, dict[str, object]] = {}
     while time.monotonic() < deadline:
-        servers = session.get(hub.url("hub/api/users/alice"), timeout=30).json()["servers"]
+        servers = session.get(hub.url(f"hub/api/users/{ALICE}"), timeout=30).json()["servers"]
         if done(servers):
             return servers
         time.sleep(1)

@@ -35,6 +35,39 @@ HUB_OWNED_SERVER_KEYS = (
 )
 
 
+# JupyterHub's own env_keep, and how this host reaches package indexes (proxy, CA bundle,
+# index): what `jupyter-venv-kernel create` and `pip install` need in a user's server, as
+# they have them in the single-user service.
+ENV_KEEP = (
+    "PATH",
+    "PYTHONPATH",
+    "CONDA_ROOT",
+    "CONDA_DEFAULT_ENV",
+    "VIRTUAL_ENV",
+    "LANG",
+    "LC_ALL",
+    "JUPYTERHUB_SINGLEUSER_APP",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PIP_CERT",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_NATIVE_TLS",
+)
+
+
 @dataclass(frozen=True)
 class HubRuntime:
     """What the running hub adds to the config: its dirs, ports, programs and secrets."""
@@ -108,6 +141,7 @@ def render_hub_settings(config: ServiceConfig, runtime: HubRuntime) -> dict[str,
             "start_timeout": SPAWN_TIMEOUT,
             "http_timeout": SPAWN_TIMEOUT,
             "environment": dict(runtime.environment),
+            "env_keep": list(ENV_KEEP),
             "singleuser_settings": render_singleuser_settings(config, runtime.server),
         },
     }
