@@ -281,6 +281,28 @@ def test_authentication_must_be_configured() -> None:
     ]
 
 
+def test_password_and_authelia_together_are_refused() -> None:
+    """One sign-in, decided once: `check` cannot say "password" while proxy-config writes an
+    Authelia site."""
+    text = (
+        f'password = "{hash_password("s3cret")}"\n'
+        '[reverseProxy]\nenable = true\ndomains = ["a.com"]\nauthelia.enable = true\n'
+    )
+    assert problems_of(text) == [
+        (
+            "reverseProxy.authelia.enable",
+            "is true while `password` is set, so two sign-ins are asked for; pick one: remove "
+            "`password` to sign in through Authelia, or set `reverseProxy.authelia.enable = "
+            "false` to keep Jupyter's password login",
+        )
+    ]
+    without_password = text.split("\n", 1)[1]
+    config, problems = parse_config(without_password)
+    assert problems == [] and config is not None and config.auth_mode == "authelia"
+    config, problems = parse_config(text.replace("authelia.enable = true", ""))
+    assert problems == [] and config is not None and config.auth_mode == "password"
+
+
 def test_not_toml() -> None:
     [(path, message)] = problems_of("port = = 3")
     assert path == "" and message.startswith("not valid TOML: ")

@@ -111,6 +111,24 @@ def test_invalid_config_is_one_failed_check(
     assert "skip  kernel            --no-kernels\n" in out
 
 
+def test_password_and_authelia_together_fail_auth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'enable = true\npassword = "{PASSWORD_HASH}"\n'
+        '[reverseProxy]\nenable = true\ndomains = ["a.com"]\nauthelia.enable = true\n'
+    )
+    status, doc = doctor_json(["--config", str(config), "--no-kernels"], capsys)
+    assert status == 1
+    auth = by_check(doc, "auth")[""]
+    assert (auth["status"], auth["finding"]) == (
+        "fail",
+        "a password and Authelia both: remove one (see `check`)",
+    )
+    assert auth["fix"] == f"${{EDITOR:-vi}} {config}"
+
+
 def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, doc = doctor_json(["--config", str(tmp_path / "nope.toml"), "--no-kernels"], capsys)
     assert status == 1

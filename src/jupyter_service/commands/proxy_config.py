@@ -41,7 +41,7 @@ def run_proxy_config(args: argparse.Namespace) -> int:
             f"reverseProxy.enable is not true in {config.source_name}: no nginx site to render",
             hint="set `[reverseProxy] enable = true` and `domains = [...]` in the config",
         )
-    secret = ensure_proxy_secret(paths.state_dir()) if config.reverseProxy.authelia.enable else None
+    secret = ensure_proxy_secret(paths.state_dir()) if config.auth_mode == "authelia" else None
     try:
         site = render_nginx_site(config, secret)
     except ValueError as exc:

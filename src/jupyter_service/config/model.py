@@ -122,17 +122,11 @@ class ServiceConfig:
     stableKernels: tuple[StableKernel, ...] = ()
     reverseProxy: ReverseProxyConfig = ReverseProxyConfig()
     hub: HubConfig = HubConfig()
-    # Not options: where the config came from, and whether it is the embedded default.
+    # Not options: how people sign in (decided once, by `decide_auth`, when the config is
+    # parsed), where the config came from, and whether it is the embedded default.
+    auth_mode: AuthMode = "token"
     source: Path | None = None
     embedded: bool = False
-
-    @property
-    def auth_mode(self) -> AuthMode:
-        if self.embedded:
-            return "token"
-        if self.password or self.hub.passwords:
-            return "password"
-        return "authelia"
 
     @property
     def source_name(self) -> str:
@@ -152,6 +146,7 @@ def embedded_default(cwd: Path | None = None) -> ServiceConfig:
         enable=True,
         notebookDir=str(cwd or Path.cwd()),
         enableVenvKernels=True,
+        auth_mode="token",
         embedded=True,
     )
 
@@ -232,8 +227,40 @@ def _cross_checks(values: dict[str, Any], problems: Problems) -> None:
         )
     if values["hub"]["enable"]:
         _hub_checks(values, authelia, problems)
-    elif values["password"] is None and not (authelia and proxy["enable"]):
-        problems.append(("password", AUTH_MISSING))
+    problems += decide_auth(values)[1]
+
+
+BOTH_AUTH = (
+    "is true while `password` is set, so two sign-ins are asked for; pick one: remove "
+    "`password` to sign in through Authelia, or set `reverseProxy.authelia.enable = false` "
+    "to keep Jupyter's password login"
+)
+
+
+def decide_auth(values: dict[str, Any]) -> tuple[AuthMode | None, Problems]:
+    """How people sign in, from validated option values: the one place that decides it
+    (the server, the nginx site, `check`, the banner and `doctor` all read the answer).
+    A password and Authelia together are refused: which one wins would be a guess."""
+    authelia = values["reverseProxy"]["authelia"]["enable"]
+    if values["hub"]["enable"]:
+        # Hub mode: passwords per user in [hub.users], or Authelia (checked in _hub_checks).
+        return ("authelia" if authelia else "password"), []
+    if values["password"] is not None:
+        if authelia:
+            return None, [("reverseProxy.authelia.enable", BOTH_AUTH)]
+        return "password", []
+    if authelia and values["reverseProxy"]["enable"]:
+        return "authelia", []
+    return None, [("password", AUTH_MISSING)]
+
+
+def parse_auth(text: str) -> tuple[AuthMode | None, Problems]:
+    """`decide_auth` for config text (None and no problems when it is not valid TOML)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None, []
+    return decide_auth(validate_table("", ROOT, data, []))
 
 
 def _hub_checks(values: dict[str, Any], authelia: bool, problems: Problems) -> None:
@@ -325,6 +352,8 @@ def parse_config(
     problems += _package_problems(kernels)
     if problems:
         return None, problems
+    auth, _ = decide_auth(values)
+    assert auth is not None  # else a problem was reported above
     config = ServiceConfig(
         enable=values["enable"],
         ip=values["ip"],
@@ -351,6 +380,7 @@ def parse_config(
             ),
         ),
         hub=_hub_config(values["hub"]),
+        auth_mode=auth,
         source=source,
     )
     return config, []

@@ -7,6 +7,7 @@ Subprocesses go through `proc.run_subprocess`; kernels are started with jupyter_
 from __future__ import annotations
 
 import secrets
+import shlex
 import shutil
 import socket
 import tempfile
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from jupyter_service import paths
 from jupyter_service.config import PYTHON_BASE, ServiceConfig, embedded_default
-from jupyter_service.config.model import AUTH_MISSING
+from jupyter_service.config.model import parse_auth, read_config_text
 from jupyter_service.config.runnable import load_with_problems, runnable_problems
 from jupyter_service.doctor.kernels import (
     check_generation,
@@ -88,17 +89,33 @@ def check_config(loaded: LoadedConfig) -> CheckResult:
 def check_auth(loaded: LoadedConfig) -> CheckResult:
     config = loaded.config
     if config is None:
-        if any(text == AUTH_MISSING for _, text in loaded.problems):
-            return CheckResult(
-                "auth", "fail", "no password and no Authelia", service_hint("hash-password")
-            )
-        return CheckResult("auth", "skip", "the config is not valid")
+        mode, problems = (None, []) if loaded.path is None else _auth_of(loaded.path)
+        if problems:
+            [(key, _)] = problems
+            if key == "password":
+                finding, fix = "no password and no Authelia", service_hint("hash-password")
+            else:  # both: the config must pick one
+                finding = "a password and Authelia both: remove one (see `check`)"
+                fix = f"${{EDITOR:-vi}} {shlex.quote(str(loaded.path))}"
+            return CheckResult("auth", "fail", finding, fix)
+        if mode is None:
+            return CheckResult("auth", "skip", "the config is not valid")
+        config_mode = mode
+    else:
+        config_mode = config.auth_mode
     finding = {
         "token": "a generated token (the embedded default; the login URL is printed at start)",
         "password": "password (an argon2 hash)",
         "authelia": "Authelia forward-auth through nginx",
-    }[config.auth_mode]
+    }[config_mode]
     return CheckResult("auth", "ok", finding)
+
+
+def _auth_of(path: Path) -> tuple[str | None, list[tuple[str, str]]]:
+    try:
+        return parse_auth(read_config_text(path))
+    except ServiceError:
+        return None, []
 
 
 def check_service() -> CheckResult:
@@ -187,7 +204,7 @@ def check_proxy(loaded: LoadedConfig, state: Path) -> CheckResult:
     if nginx is None:
         return CheckResult("proxy", "skip", "nginx is not installed")
     secret = None
-    if config.reverseProxy.authelia.enable:
+    if config.auth_mode == "authelia":
         # The deployment's secret when it has one; a doctor makes none.
         try:
             secret = (state / SECRET_FILE).read_text().strip()

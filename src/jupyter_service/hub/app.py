@@ -107,7 +107,7 @@ def prepare_hub_runtime(config: ServiceConfig) -> HubRuntime:
         hub_port=free_port(),
         proxy_api_port=free_port(),
         server=server,
-        proxy_secret=(ensure_proxy_secret(state) if config.reverseProxy.authelia.enable else ""),
+        proxy_secret=(ensure_proxy_secret(state) if config.auth_mode == "authelia" else ""),
         environment={
             "PATH": os.pathsep.join(user_path),
             "JUPYTER_SERVICE_STATE_DIR": str(state),

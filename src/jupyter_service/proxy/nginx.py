@@ -136,7 +136,7 @@ def render_nginx_site(config: ServiceConfig, secret: str | None) -> str:
     for domain in proxy.domains:
         _require(checks.check_domain(domain))
     _require(checks.check_port(proxy.listen))
-    authelia = proxy.authelia.enable
+    authelia = config.auth_mode == "authelia"
     if authelia and not (secret and _SECRET.fullmatch(secret)):
         raise ValueError("Authelia mode needs the proxy secret (16+ of A-Z a-z 0-9 _ -)")
     upstream = _upstream(config)
