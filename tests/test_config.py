@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import pwd
 from pathlib import Path
 
 import pytest
 
 from jupyter_service.cli import main
-from jupyter_service.config import parse_config
+from jupyter_service.commands.paths_cmd import render_paths
+from jupyter_service.config import load_config, parse_config
 from jupyter_service.config.schema import DEFAULT_TOOLS_PATH
 
 from .helpers import hash_password, service_cmd
@@ -447,3 +449,36 @@ def test_paths_lists_what_to_persist(
     assert main(["paths", "--config", str(config)]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith(f"{notebooks} ") and first.endswith("  # notebooks (notebookDir)")
+
+
+def test_paths_unit_and_up_agree_where_the_notebooks_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One notebook_dir(config, user): as root, `paths` answers for the user the unit runs
+    as, and says what the unit's WorkingDirectory says; the config by its absolute path."""
+    import json as jsonlib
+
+    (tmp_path / "admin").mkdir()
+    config = tmp_path / "admin" / "config.toml"
+    config.write_text(
+        "enable = true\n" + PASSWORD_LINE + 'user = "nobody"\nnotebookDir = "~/notebooks"\n'
+    )
+    monkeypatch.chdir(tmp_path / "admin")
+    assert main(["paths", "--config", "config.toml", "--json"]) == 0
+    rows = {row["holds"]: row["path"] for row in jsonlib.loads(capsys.readouterr().out)}
+    home = Path(pwd.getpwnam("nobody").pw_dir)
+    assert rows["notebooks (notebookDir)"] == str(home / "notebooks")
+    assert rows["the config"] == str(config)
+    assert rows["nobody's venv kernels and kernelspecs"] == str(home / ".local/share/jupyter")
+    assert main(["install-service", "--config", "config.toml", "--print"]) == 0
+    unit = capsys.readouterr().out
+    assert f"WorkingDirectory={home / 'notebooks'}\n" in unit
+    # Not root: whoever runs it serves, from their own home and Jupyter dirs.
+    parsed = load_config(config)
+    os.seteuid(65534)
+    try:
+        rows = {what: path for path, what in render_paths(parsed, tmp_path / "state")}
+    finally:
+        os.seteuid(0)
+    assert rows["notebooks (notebookDir)"] == os.path.expanduser("~/notebooks")
+    assert rows["nobody's venv kernels and kernelspecs"] == os.environ["JUPYTER_DATA_DIR"]

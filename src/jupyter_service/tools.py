@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jupyter_service.hints import find_program
+from jupyter_service.paths import ServicePaths
 
 _PACKAGE_BIN_DIRS = ("/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/", "/usr/games/", "/usr/local/bin/")
 
@@ -83,10 +84,10 @@ def render_tools_dir(
     return entries
 
 
-def write_tools_dir(state: Path, entries: dict[str, str]) -> Path:
+def write_tools_dir(where: ServicePaths, entries: dict[str, str]) -> Path:
     """A content-addressed dir of links and wrappers; built aside, renamed into place."""
     digest = hashlib.sha256(repr(sorted(entries.items())).encode()).hexdigest()[:16]
-    target = state / "tools" / digest
+    target = where.tools / digest
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -62,12 +62,11 @@ def run_install_service(args: argparse.Namespace) -> int:
         ensure_hub_user,
         ensure_notebook_dir,
         ensure_user,
-        find_user_home,
         reload_systemd,
         warn_unreadable_config,
         write_unit,
     )
-    from jupyter_service.systemd.unit import render_systemd_unit, service_notebook_dir
+    from jupyter_service.systemd.unit import render_systemd_unit
 
     found = paths.find_config(args.config)
     if found is None:
@@ -91,7 +90,7 @@ def run_install_service(args: argparse.Namespace) -> int:
             f"the service is disabled in {config_path} (enable = false): it would not start",
             hint="set `enable = true` in the config",
         )
-    home = find_user_home(config.user)
+    home = paths.user_home(config.user)
     hub_users = config.hub.users if config.hub.enable else ()
     try:
         unit = render_systemd_unit(
@@ -99,7 +98,7 @@ def run_install_service(args: argparse.Namespace) -> int:
             config_path,
             find_program("jupyter-service"),
             home,
-            [find_user_home(name) for name in hub_users],
+            [paths.user_home(name) for name in hub_users],
         )
     except ValueError as exc:
         raise ServiceError(f"cannot render the systemd unit: {exc}") from None
@@ -115,7 +114,7 @@ def run_install_service(args: argparse.Namespace) -> int:
         ensure_group(config.group, _say)
         ensure_user(config.user, config.group, home, _say)
         ensure_notebook_dir(
-            service_notebook_dir(config, home), config.user, config.group, home, _say
+            paths.notebook_dir(config, config.user), config.user, config.group, home, _say
         )
         warn_unreadable_config(config_path, config.user, _say)
     target = write_unit(unit, unit_dir)

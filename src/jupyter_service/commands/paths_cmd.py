@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import pwd
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,25 +28,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run_paths)
 
 
-def _user_home(user: str) -> Path:
-    try:
-        return Path(pwd.getpwnam(user).pw_dir)
-    except KeyError:
-        return Path("/home") / user
+def _jupyter_data_dir(user: str) -> Path:
+    """Where `user`'s venv kernels and kernelspecs live: from this environment when it is
+    the user running this (JUPYTER_DATA_DIR counts), else that user's
+    ~/.local/share/jupyter."""
+    if user == paths.current_user():
+        from jupyter_core.paths import jupyter_data_dir
+
+        return Path(jupyter_data_dir())
+    return paths.user_home(user) / ".local" / "share" / "jupyter"
 
 
 def render_paths(config: ServiceConfig, state: Path) -> list[tuple[str, str]]:
-    """(path, what it holds) to persist. Pure but for the user's home lookup."""
-    rows = [(str(config.notebook_path()), "notebooks (notebookDir)")]
+    """(path, what it holds) to persist, every path absolute, for the user who serves: the
+    one running this, or for root the configured `user` (whom the unit runs as)."""
+    user = paths.current_user() if config.embedded else paths.serving_user(config.user)
+    rows = [(str(paths.notebook_dir(config, user)), "notebooks (notebookDir)")]
     if config.source is not None:
         from jupyter_service.store.lock import lock_root
 
-        rows.append((str(config.source), "the config"))
-        rows.append((str(lock_root(config.source)), "the stable kernels' locks"))
-    rows.append((str(state), "store, generations, proxy secret, tools (state dir)"))
+        source = Path(os.path.abspath(config.source))
+        rows.append((str(source), "the config"))
+        rows.append((str(lock_root(source)), "the stable kernels' locks"))
+    rows.append((os.path.abspath(state), "store, generations, proxy secret, tools (state dir)"))
     if config.enableVenvKernels:
-        data = _user_home(config.user) / ".local" / "share" / "jupyter"
-        rows.append((str(data), f"{config.user}'s venv kernels and kernelspecs"))
+        rows.append((str(_jupyter_data_dir(user)), f"{user}'s venv kernels and kernelspecs"))
     return rows
 
 

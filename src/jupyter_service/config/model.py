@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,9 +130,6 @@ class ServiceConfig:
     @property
     def source_name(self) -> str:
         return str(self.source) if self.source else "the embedded default config"
-
-    def notebook_path(self) -> Path:
-        return Path(os.path.expanduser(self.notebookDir))
 
     def kernel(self, name: str) -> StableKernel | None:
         """The `extraKernels.<name>` entry, enabled or not."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jupyter_service.config.model import ServiceConfig, parse_config, read_config_text
 from jupyter_service.errors import ServiceError
+from jupyter_service.paths import current_user, notebook_dir
 
 Problems = list[tuple[str, str]]
 
@@ -38,7 +39,9 @@ def runnable_problems(config: ServiceConfig) -> Problems:
     if not config.enable:
         problems.append(("enable", DISABLED))
     # In hub mode notebookDir is in each user's home, made by that user's server.
-    notebook = None if config.hub.enable else notebook_dir_problem(config.notebook_path())
+    notebook = (
+        None if config.hub.enable else notebook_dir_problem(notebook_dir(config, current_user()))
+    )
     if notebook:
         problems.append(("notebookDir", notebook))
     return problems

@@ -32,7 +32,6 @@ from jupyter_service.hints import find_program, service_hint
 from jupyter_service.proc import run_subprocess
 from jupyter_service.proxy.install import find_nginx, run_nginx_test
 from jupyter_service.proxy.nginx import render_nginx_site
-from jupyter_service.proxy.secret import SECRET_FILE
 from jupyter_service.store.generations import current_generation
 from jupyter_service.systemd.unit import UNIT_NAME
 from jupyter_service.tools import find_tool
@@ -207,7 +206,7 @@ def check_proxy(loaded: LoadedConfig, state: Path) -> CheckResult:
     if config.auth_mode == "authelia":
         # The deployment's secret when it has one; a doctor makes none.
         try:
-            secret = (state / SECRET_FILE).read_text().strip()
+            secret = paths.ServicePaths(state).secret.read_text().strip()
         except OSError:
             secret = secrets.token_urlsafe(32)
     write = service_hint(
@@ -221,7 +220,7 @@ def check_proxy(loaded: LoadedConfig, state: Path) -> CheckResult:
         path = Path(tmp) / "site.conf"
         path.write_text(site)
         try:
-            run_nginx_test(nginx, path, log_dir=state / "logs")
+            run_nginx_test(nginx, path, log_dir=paths.ServicePaths(state).logs)
         except ServiceError as exc:
             lines = exc.message.splitlines()
             return CheckResult(

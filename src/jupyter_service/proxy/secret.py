@@ -9,20 +9,21 @@ import os
 import secrets
 from pathlib import Path
 
+from jupyter_service.paths import ServicePaths
+
 SECRET_HEADER = "X-Jupyter-Service-Proxy"
-SECRET_FILE = "proxy-secret"
 
 
 def ensure_proxy_secret(state: Path) -> str:
     """The deployment's proxy secret, made on first use (0600 in the state dir)."""
-    path = state / SECRET_FILE
+    path = ServicePaths(state).secret
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
     state.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
-    tmp = state / f".{SECRET_FILE}.tmp{os.getpid()}"
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(secret + "\n")

@@ -22,6 +22,7 @@ from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.config.runnable import check_port_free, runnable_problems
 from jupyter_service.errors import ConfigError, ServiceError
+from jupyter_service.fsutil import write_text_atomic
 from jupyter_service.kernel_dirs import HIDES_PYTHON_ENV, hides_service_python
 from jupyter_service.proxy.secret import ensure_proxy_secret
 from jupyter_service.server.pins import find_unpinned, find_weakened, render_refusal
@@ -31,7 +32,6 @@ from jupyter_service.server.settings import (
     render_server_settings,
     render_terminal_rc,
 )
-from jupyter_service.store.generations import current_kernels_dir
 from jupyter_service.tools import render_tools_dir, write_tools_dir
 
 KERNEL_MANAGER = "jupyter_service.server.kernels.ServiceKernelManager"
@@ -200,7 +200,7 @@ def check_runnable(config: ServiceConfig) -> None:
 
 
 def _prepare_notebook_dir(config: ServiceConfig) -> Path:
-    path = config.notebook_path()
+    path = paths.notebook_dir(config, paths.current_user())
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -221,30 +221,28 @@ def prepare_runtime(config: ServiceConfig) -> Runtime:
 def prepare_shared_runtime(config: ServiceConfig, notebook_dir: str) -> Runtime:
     """What every server of this config shares on disk: tools dir, terminal rc, lab settings
     (the hub's users' servers too)."""
+    where = paths.ServicePaths.from_environment()
     entries = render_tools_dir(config.extraTools, config.extraToolsPath, config.enableVenvKernels)
     tools_dir: Path | None = None
     rc: Path | None = None
     if entries:
-        tools_dir = write_tools_dir(paths.state_dir(), entries)
+        tools_dir = write_tools_dir(where, entries)
         rc = tools_dir.with_suffix(".bashrc")
         if not rc.exists():
-            tmp = rc.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(render_terminal_rc(str(tools_dir)))
-            tmp.replace(rc)
+            text = render_terminal_rc(str(tools_dir))
+            write_text_atomic(rc, text, mode=0o644, what="the terminal rc")
     return Runtime(
         notebook_dir=notebook_dir,
         tools_dir=str(tools_dir) if tools_dir else None,
         terminal_rc=str(rc) if rc else None,
         # Through the `current` link: a switch or rollback shows in the running server.
-        stable_kernel_dir=str(current_kernels_dir(paths.state_dir())),
-        lab_settings_dir=str(write_lab_settings(paths.state_dir())),
-        proxy_secret=(
-            ensure_proxy_secret(paths.state_dir()) if config.auth_mode == "authelia" else ""
-        ),
+        stable_kernel_dir=str(where.current_kernels),
+        lab_settings_dir=str(write_lab_settings(where)),
+        proxy_secret=(ensure_proxy_secret(where.state) if config.auth_mode == "authelia" else ""),
     )
 
 
-def write_lab_settings(state: Path) -> Path:
+def write_lab_settings(where: paths.ServicePaths) -> Path:
     """JupyterLab's app settings dir: the default one's overrides.json plus our pins
     (JupyterLab would otherwise ask every new user about news, whatever news_url says)."""
     from jupyterlab.commands import get_app_dir
@@ -257,11 +255,10 @@ def write_lab_settings(state: Path) -> Path:
         except ValueError:
             loaded = {}
         existing = loaded if isinstance(loaded, dict) else {}
-    target = state / "lab-settings"
+    target = where.lab_settings
     target.mkdir(parents=True, exist_ok=True)
-    tmp = target / f".overrides.json.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(render_lab_overrides(existing), indent=1))
-    tmp.replace(target / "overrides.json")
+    text = json.dumps(render_lab_overrides(existing), indent=1)
+    write_text_atomic(target / "overrides.json", text, mode=0o644, what="JupyterLab's settings")
     return target
 
 

@@ -23,14 +23,6 @@ SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 Say = Callable[[str], None]
 
 
-def find_user_home(user: str) -> Path:
-    """The user's home; for a user not made yet, the one `ensure_user` will make."""
-    try:
-        return Path(pwd.getpwnam(user).pw_dir)
-    except KeyError:
-        return Path("/home") / user
-
-
 def _find_program(name: str) -> str:
     path = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *SBIN_DIRS]))
     if path is None:

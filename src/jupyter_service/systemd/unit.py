@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from jupyter_service.paths import expand_notebook_dir
+
 if TYPE_CHECKING:
     from jupyter_service.config import ServiceConfig
 
@@ -41,14 +43,6 @@ RestrictRealtime=yes
 LockPersonality=yes
 UMask={umask}
 """
-
-
-def service_notebook_dir(config: ServiceConfig, home: Path) -> Path:
-    """notebookDir as the service user sees it: `~` is that user's home, not root's."""
-    value = config.notebookDir
-    if value == "~" or value.startswith("~/"):
-        return home.joinpath(value[2:]) if value != "~" else home
-    return Path(value)
 
 
 def _no_control(value: str) -> str:
@@ -95,7 +89,7 @@ def render_systemd_unit(
     for path in (config_path, home, Path(executable[0])):
         if not path.is_absolute():
             raise ValueError(f"not an absolute path: {path}")
-    notebook_dir = service_notebook_dir(config, home)
+    notebook_dir = expand_notebook_dir(config.notebookDir, home)
     argv = [*executable, "run", "--config", str(config_path)]
     read_write = _unique([notebook_dir, SERVICE_STATE_DIR, home])
     user, group, umask = config.user, config.group, "0027"
