@@ -105,9 +105,12 @@ class OfferedKernel:
     spec: dict[str, Any]
 
 
-def offered_kernels(stable_kernel_dir: Path, hide_service_python: bool) -> list[OfferedKernel]:
+def offered_kernels(
+    stable_kernel_dir: Path, hide_service_python: bool, hide_venv_kernels: bool = False
+) -> list[OfferedKernel]:
     """Every kernel the server offers, with its tier: stable when it comes from the current
-    generation, experimental when jupyter-venv-kernel made it, other for the rest."""
+    generation, experimental when jupyter-venv-kernel made it (none with
+    `hide_venv_kernels`: enableVenvKernels = false), other for the rest."""
     dirs = served_kernel_dirs(str(stable_kernel_dir), hide_service_python)
     result = []
     for name, resource_dir in find_kernel_dirs(dirs, native=not hide_service_python).items():
@@ -115,6 +118,8 @@ def offered_kernels(stable_kernel_dir: Path, hide_service_python: bool) -> list[
         if os.path.dirname(resource_dir) == str(stable_kernel_dir):
             tier = "stable"
         elif venv_of(spec) is not None:
+            if hide_venv_kernels:
+                continue
             tier = "experimental"
         else:
             tier = "other"

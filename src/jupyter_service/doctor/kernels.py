@@ -37,7 +37,9 @@ def find_kernel_specs(config: ServiceConfig | None, state: Path) -> ServiceKerne
     first, then Jupyter's own dirs (the service's own Python hidden as the server hides it)."""
     hide = config is not None and hides_service_python(config)
     return ServiceKernelSpecManager(
-        stable_kernel_dir=str(current_kernels_dir(state)), hide_service_python=hide
+        stable_kernel_dir=str(current_kernels_dir(state)),
+        hide_service_python=hide,
+        hide_venv_kernels=config is not None and not config.enableVenvKernels,
     )
 
 

@@ -126,6 +126,8 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         settings["ServiceKernelSpecManager"] = {
             "stable_kernel_dir": runtime.stable_kernel_dir,
             "hide_service_python": bool(replacements),
+            # enableVenvKernels = false: venv kernels are not offered, not only not made.
+            "hide_venv_kernels": not config.enableVenvKernels,
         }
         if replacements:
             preferred = [k for k in replacements if k.preferred] or replacements
