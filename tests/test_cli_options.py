@@ -105,5 +105,6 @@ def test_gc_json(capsys: pytest.CaptureFixture[str]) -> None:
         "removed_generations": [],
         "removed_paths": [],
         "kept_in_use": {},
+        "removed_interrupted_builds": {},
         "freed_bytes": 0,
     }

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_service.errors import ServiceError
@@ -16,6 +20,8 @@ from jupyter_service.errors import ServiceError
 log = logging.getLogger("jupyter_service")
 
 TAIL_LINES = 20
+# Not on a terminal, a quiet long command says it is still at work this often.
+HEARTBEAT_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -55,6 +61,18 @@ def start_process(
     )
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Show a long command's progress on stderr while it runs: on a terminal, the command
+    runs on a pseudo-terminal of its own so its own progress bars (uv's) pass through; else
+    (journald, CI) its output line by line, and every `heartbeat` seconds a line with the
+    time so far and how much `watch` (the dir it fills) holds."""
+
+    label: str
+    watch: Path | None = None
+    heartbeat: float = HEARTBEAT_SECONDS
+
+
 def run_subprocess(
     cmd: Sequence[str],
     *,
@@ -64,19 +82,143 @@ def run_subprocess(
     log_dir: Path | None = None,
     what: str | None = None,
     stream: bool = False,
+    progress: Progress | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `cmd`, capturing its output (and, with `stream` on a terminal, showing it as it
-    comes: progress for long installs). On failure with `check`, keep the output in a log
-    file and raise a ServiceError naming the command, its status, its last lines and the log."""
+    comes; with `progress`, see `Progress`). On failure with `check`, keep the output in a
+    log file and raise a ServiceError naming the command, its status, its last lines and
+    the log."""
     log.debug("running: %s", " ".join(cmd))
-    proc = _run(cmd, env, cwd, echo=stream and sys.stderr.isatty())
+    if progress is not None and sys.stderr.isatty():
+        proc = _run_on_pty(cmd, env, cwd)
+    elif progress is not None:
+        proc = _run_reporting(cmd, env, cwd, progress)
+    else:
+        proc = _run(cmd, env, cwd, echo=stream and sys.stderr.isatty())
     if check and proc.returncode != 0:
         raise subprocess_error(cmd, proc.returncode, proc.stdout, log_dir, what)
     return proc
 
 
+def format_duration(seconds: float) -> str:
+    """`42s`, `3m05s`, `1h02m`. Pure."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def format_size(size: int) -> str:
+    """`512 KiB`, `3.4 MiB`, `5.92 GiB`. Pure."""
+    if size < 2**20:
+        return f"{size / 2**10:.0f} KiB"
+    if size < 2**30:
+        return f"{size / 2**20:.1f} MiB"
+    return f"{size / 2**30:.2f} GiB"
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _run_reporting(
+    cmd: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None, progress: Progress
+) -> subprocess.CompletedProcess[str]:
+    """Not on a terminal: each output line as it comes, a heartbeat line while it is quiet."""
+    from jupyter_service.fsutil import tree_size
+
+    started = time.monotonic()
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(progress.heartbeat):
+            line = f"  {progress.label}: running for {format_duration(time.monotonic() - started)}"
+            if progress.watch is not None and progress.watch.exists():
+                line += f", {format_size(tree_size(progress.watch))} in {progress.watch}"
+            _say(line)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        proc = _run(cmd, env, cwd, echo=True, prefix="  ")
+    finally:
+        done.set()
+        thread.join()
+    outcome = "done in" if proc.returncode == 0 else "failed after"
+    _say(f"  {progress.label}: {outcome} {format_duration(time.monotonic() - started)}")
+    return proc
+
+
+def _run_on_pty(
+    cmd: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None
+) -> subprocess.CompletedProcess[str]:
+    """On a terminal: the child writes to a pseudo-terminal as wide as ours, which we copy
+    to stderr as it comes (its progress bars draw as on a terminal); the text, without its
+    escape sequences and redrawn lines, is kept for the log."""
+    import fcntl
+    import pty
+    import termios
+
+    master, replica = pty.openpty()
+    try:
+        size = fcntl.ioctl(sys.stderr.fileno(), termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(replica, termios.TIOCSWINSZ, size)
+    except OSError:
+        pass
+    try:
+        child = subprocess.Popen(
+            list(cmd),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=replica,
+            stderr=replica,
+            preexec_fn=_die_with_parent,
+        )
+    finally:
+        os.close(replica)
+    chunks = []
+    try:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+            os.write(sys.stderr.fileno(), data)
+        status = child.wait()
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+    finally:
+        os.close(master)
+    return subprocess.CompletedProcess(list(cmd), status, plain_text(b"".join(chunks)), None)
+
+
+_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>78]")
+
+
+def plain_text(raw: bytes) -> str:
+    """What a terminal's output says, for a log: escape sequences dropped, and of a line
+    redrawn with carriage returns only its last state. Pure."""
+    text = _ESCAPE.sub("", raw.decode(errors="replace")).replace("\r\n", "\n")
+    lines = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
+    return "\n".join(line for line in lines if line.strip() or not line)
+
+
 def _run(
-    cmd: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None, *, echo: bool
+    cmd: Sequence[str],
+    env: Mapping[str, str] | None,
+    cwd: Path | None,
+    *,
+    echo: bool,
+    prefix: str = "",
 ) -> subprocess.CompletedProcess[str]:
     """Run to completion, output captured (and echoed line by line to stderr with `echo`).
     Interrupted (Ctrl-C, SIGTERM turned into an exception), the child is killed first."""
@@ -96,7 +238,7 @@ def _run(
             for line in child.stdout:
                 chunks.append(line)
                 if echo:
-                    sys.stderr.write(line)
+                    sys.stderr.write(prefix + line)
                     sys.stderr.flush()
             status = child.wait()
         except BaseException:

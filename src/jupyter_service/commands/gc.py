@@ -39,12 +39,15 @@ def run_gc(args: argparse.Namespace) -> int:
             "removed_generations": result.removed_generations,
             "removed_paths": [str(p) for p in result.removed_paths],
             "kept_in_use": {str(p): pids for p, pids in result.in_use.items()},
+            "removed_interrupted_builds": result.removed_work,
             "freed_bytes": result.freed_bytes,
         }
         print(json.dumps(doc, indent=1))
         return 0
     for number in result.removed_generations:
         print(f"removed generation {number}")
+    for work, size in result.removed_work.items():
+        print(f"removed {work} ({size / 2**20:.1f} MiB), left by an interrupted build")
     for path in result.removed_paths:
         print(f"removed {path}")
     for path, pids in result.in_use.items():

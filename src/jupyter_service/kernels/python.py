@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 
 from jupyter_service.errors import ServiceError
 from jupyter_service.kernels import LockedKernel, StableKernel
-from jupyter_service.proc import run_subprocess
+from jupyter_service.proc import Progress, run_subprocess
 from jupyter_service.store.build import file_sha256, install_tree
 from jupyter_service.store.lock import scratch_dir
 from jupyter_service.store.manifest import ManifestEntry
@@ -59,7 +59,6 @@ def uv_env(**extra: str) -> dict[str, str]:
         if k not in {"VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME", "UV_PROJECT_ENVIRONMENT"}
     }
     env["UV_PYTHON_DOWNLOADS"] = "never"
-    env["UV_NO_PROGRESS"] = "1"
     env.update(extra)
     return env
 
@@ -231,7 +230,11 @@ def write_lock(
         if upgrade:
             cmd.append("--upgrade")
         run_subprocess(
-            cmd, env=uv_env(), log_dir=logs, what=f"locking stable kernel {kernel.name} failed"
+            cmd,
+            env=uv_env(),
+            log_dir=logs,
+            what=f"locking stable kernel {kernel.name} failed",
+            progress=Progress(f"resolving {kernel.name}"),
         )
         after = ((work / PROJECT_FILE).read_bytes(), (work / LOCK_FILE).read_bytes())
         if after == before:
@@ -277,6 +280,12 @@ def write_guards(env: Path, name: str, interpreter: Interpreter) -> list[Path]:
     return written
 
 
+def _is_requirement(line: str) -> bool:
+    """A line of `uv export`'s requirements.txt that names a package (not a hash or comment)."""
+    text = line.strip()
+    return bool(text) and not text.startswith(("#", "--", "\\"))
+
+
 def build_venv(name: str, lock_dir: Path, interpreter: Interpreter, work: Path, logs: Path) -> Path:
     """Build the kernel's venv in `work` from the lock in `lock_dir`, hashes checked."""
     uv, env = uv_bin(), uv_env()
@@ -307,7 +316,9 @@ def build_venv(name: str, lock_dir: Path, interpreter: Interpreter, work: Path, 
     # Copies, not hardlinks into uv's cache: a store path shares no inode with anything.
     sync = [uv, "pip", "sync", "--python", str(venv / "bin" / "python"), "--require-hashes"]
     sync += ["--compile-bytecode", "--link-mode", "copy", str(requirements)]
-    run_subprocess(sync, env=env, log_dir=logs, what=what)
+    count = sum(1 for line in requirements.read_text().splitlines() if _is_requirement(line))
+    label = f"installing {count} packages into {name}"
+    run_subprocess(sync, env=env, log_dir=logs, what=what, progress=Progress(label, watch=venv))
     guards = write_guards(venv, name, interpreter)
     run_subprocess(
         [str(venv / "bin" / "python"), "-I", "-m", "compileall", "-q", *map(str, guards)],

@@ -64,12 +64,18 @@ def remove_tree(root: Path) -> None:
     shutil.rmtree(root)
 
 
-def remove_stale_work(store: Path) -> None:
-    """Temp dirs left by a build that was killed (callers hold the state lock)."""
+def remove_stale_work(store: Path) -> dict[Path, int]:
+    """Remove the temp dirs a killed build left (callers hold the state lock); return each
+    one's size in bytes."""
+    from jupyter_service.fsutil import tree_size
+
+    removed: dict[Path, int] = {}
     if store.is_dir():
-        for entry in store.iterdir():
+        for entry in sorted(store.iterdir()):
             if entry.name.startswith(TMP_PREFIX):
+                removed[entry] = tree_size(entry)
                 remove_tree(entry)
+    return removed
 
 
 def install_tree(target: Path, fill: Callable[[Path], Path]) -> None:

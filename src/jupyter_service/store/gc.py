@@ -16,6 +16,8 @@ class GcResult:
     removed_generations: list[int] = field(default_factory=list)
     removed_paths: list[str] = field(default_factory=list)
     in_use: dict[str, list[int]] = field(default_factory=dict)
+    # What a killed or interrupted build left: its temp dir, and its size.
+    removed_work: dict[str, int] = field(default_factory=dict)
     freed_bytes: int = 0
 
 
@@ -25,7 +27,9 @@ def collect_garbage(state: Path, keep: int | None = None) -> GcResult:
     result = GcResult()
     store = build.store_dir(state)
     with generations.state_lock(state):
-        build.remove_stale_work(store)
+        for work, size in build.remove_stale_work(store).items():
+            result.removed_work[str(work)] = size
+            result.freed_bytes += size
         generations.remove_stale_work(state)
         current = generations.current_number(state)
         remaining = generations.list_generations(state)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_service.config import PYTHON_BASE, ServiceConfig
 from jupyter_service.errors import ServiceError
+from jupyter_service.fsutil import tree_size
 from jupyter_service.hints import service_hint
 from jupyter_service.kernels import (
     Languages,
@@ -17,6 +19,7 @@ from jupyter_service.kernels import (
     find_language,
     language_names,
 )
+from jupyter_service.proc import format_duration, format_size
 from jupyter_service.store import build, generations, lock
 from jupyter_service.store.manifest import ManifestEntry
 
@@ -190,20 +193,45 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
         ):
             return SwitchResult(current, False, [])
         with _os_errors(f"cannot switch in the state dir {state}"):
-            build.remove_stale_work(build.store_dir(state))
+            for work, size in build.remove_stale_work(build.store_dir(state)).items():
+                say(f"removed {work} ({format_size(size)}), left by an interrupted build")
             generations.remove_stale_work(state)
             built = []
             for plan in plans:
                 if plan.store_path.is_dir():
                     continue
-                say(f"building {plan.kernel.name} into {plan.store_path}")
-                languages(plan.kernel.language).build(
-                    plan.locked, plan.store_path, build.log_dir(state)
-                )
+                _build(plan, languages, state, say)
                 built.append(plan.kernel.name)
             source = str(config.source.resolve()) if config.source else None
             generation = generations.write_generation(state, desired, source)
         return SwitchResult(generation, True, built)
+
+
+def _build(plan: KernelPlan, languages: Languages, state: Path, say: Say) -> None:
+    """Build one store path, saying how long it took; interrupted, say so and what is left."""
+    name = plan.kernel.name
+    say(f"building {name} into {plan.store_path}")
+    started = time.monotonic()
+    try:
+        languages(plan.kernel.language).build(plan.locked, plan.store_path, build.log_dir(state))
+    except KeyboardInterrupt:
+        left = sorted(build.store_dir(state).glob(f"{build.TMP_PREFIX}{plan.store_path.name}-*"))
+        where = (
+            f"its partial build {left[0]} is left for the next `switch` or `gc` to remove"
+            if left
+            else "its partial build was removed"
+        )
+        say(
+            f"interrupted: building {name} stopped after "
+            f"{format_duration(time.monotonic() - started)}; {where}; what uv downloaded stays "
+            "in its cache, so the next `switch` starts from there; the current generation is "
+            "as it was"
+        )
+        raise
+    say(
+        f"built {name} in {format_duration(time.monotonic() - started)} "
+        f"({format_size(tree_size(plan.store_path))})"
+    )
 
 
 def rollback(

@@ -69,8 +69,9 @@ def site_packages(venv: Path) -> Path:
 def uv_pip_install(
     venv: Path, args: list[str], *, what: str, log_dir: Path, cwd: Path | None = None
 ) -> None:
-    """`uv pip install ARGS` into `venv`, progress shown on a terminal, log kept on failure."""
-    from jupyter_service.proc import run_subprocess
+    """`uv pip install ARGS` into `venv`, its progress shown (uv's own bars on a terminal,
+    line by line with a heartbeat elsewhere), log kept on failure."""
+    from jupyter_service.proc import Progress, run_subprocess
 
     run_subprocess(
         [uv_bin(), "pip", "install", "--python", str(venv / "bin" / "python"), *args],
@@ -78,7 +79,7 @@ def uv_pip_install(
         cwd=cwd,
         what=what,
         log_dir=log_dir,
-        stream=True,
+        progress=Progress("uv pip install", watch=venv),
     )
 
 
