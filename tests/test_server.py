@@ -416,11 +416,17 @@ def test_websockets_need_auth_and_our_origin(service: Service, session: requests
 
 def test_startup_log_tells_the_truth(service: Service, session: requests.Session) -> None:
     """No confirmation Ctrl-C does not ask for; no auth warning about websockets that are
-    authenticated (the test above opens them without a login): one true line each instead."""
+    authenticated (the test above opens them without a login), none about kernels' TCP on
+    loopback: one true line each instead. A kernel's own stderr still reaches the log."""
     run_in_kernel(service, session, "1+1")
+    run_in_kernel(service, session, "import sys; print('to-the-log', file=sys.__stderr__)")
     log = service.output()
     assert "twice to skip confirmation" not in log
     assert "JupyterServerAuthWarning" not in log
+    # Kernels listen on loopback with signed messages: one line says so, none warns per kernel.
+    assert "running over TCP without encryption" not in log
+    assert log.count("kernels: ZMQ on 127.0.0.1 only, every message signed") == 1
+    assert "to-the-log" in log
     assert (
         "Ctrl-C or SIGTERM stops the server and shuts its kernels down, without confirmation."
         in log

@@ -11,6 +11,8 @@ from jupyter_client.kernelspec import NoSuchKernel
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
 
+from jupyter_service.server.kernel_log import TRANSPORT_LINE, KernelStderr
+
 
 def render_start_error(kernel_name: str, exc: BaseException) -> web.HTTPError:
     """The HTTP error for a kernel that failed to start: 404 for an unknown name, else 500,
@@ -35,7 +37,13 @@ class ServiceKernelManager(AsyncMappingKernelManager):
             if task.done() and kernel_id not in self._kernels:
                 del self._pending_kernels[kernel_id]
 
+    _kernel_stderr: KernelStderr | None = None
+
     async def start_kernel(self, *, kernel_name: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]
+        if self._kernel_stderr is None:
+            self._kernel_stderr = KernelStderr()
+            self.log.info(TRANSPORT_LINE)
+        kwargs.setdefault("stderr", self._kernel_stderr.fd)
         try:
             kernel_id: str = await super().start_kernel(kernel_name=kernel_name, **kwargs)
         except web.HTTPError:
