@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -58,11 +59,13 @@ def test_lock_writes_uv_lock_next_to_the_config_and_locking_again_changes_nothin
     assert 'name = "iniconfig"' in text and 'name = "ipykernel"' in text
     assert "hash = " in text and 'requires-python = "==3.11.*"' in text
     before = tree_bytes(project)
-    assert cli(capsys, "lock", "--config", str(config)) == (
-        0,
-        f"lock unchanged: {project / 'config.lock'}\n",
-        f"locking small (Python {find_interpreter(PYTHON).version})\n",
-    )
+    code, out, err = cli(capsys, "lock", "--config", str(config))
+    assert (code, out) == (0, f"lock unchanged: {project / 'config.lock'}\n")
+    # Then uv's own lines, indented, and how long it took.
+    lines = err.splitlines()
+    assert lines[0] == f"locking small (Python {find_interpreter(PYTHON).version})"
+    assert all(line.startswith("  ") for line in lines[1:])
+    assert re.fullmatch(r"  resolving small: done in \d+s", lines[-1]), err
     assert tree_bytes(project) == before
     # A kernel gone from the config takes its lock with it.
     (project / "config.lock" / "gone").mkdir()
@@ -126,7 +129,13 @@ def test_switch_builds_into_the_store_once_then_is_a_no_op(
     assert (code, out) == (0, "switched to generation 1: small\n"), err
     path = store_path(state)
     assert path.parent == state / "store" and path.name.endswith("-small")
-    assert err == f"building small into {path}\n"
+    # Progress: uv's lines indented, the package count and time, the store path's size.
+    lines = err.splitlines()
+    assert lines[0] == f"building small into {path}"
+    assert any(
+        re.fullmatch(r"  installing \d+ packages into small: done in \d+s", x) for x in lines
+    )
+    assert re.fullmatch(r"built small in \d+s \(\d+\.\d MiB\)", lines[-1]), err
     # Read-only, byte-compiled, with the build's inputs recorded.
     assert not os.stat(path).st_mode & 0o222
     assert (
@@ -281,8 +290,11 @@ def test_a_broken_config_change_fails_and_leaves_everything_as_it_was(
     )
     code, out, err = cli(capsys, "lock", "--config", str(config))
     assert code == 1
-    progress, first, *_, last = err.splitlines()
+    lines = err.splitlines()
+    progress, last = lines[0], lines[-1]
+    first = next(line for line in lines if line.startswith("error: "))
     assert progress.startswith("locking small (Python ")
+    assert re.search(r"^  resolving small: failed after \d+s$", err, re.M)
     assert (
         first.startswith("error: locking stable kernel small failed: `")
         and "exited with status 1" in first

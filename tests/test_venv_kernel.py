@@ -243,7 +243,9 @@ def test_bad_requirement_leaves_nothing(
     reqs.write_text(f"--no-index\n--find-links {wheelhouse}\nno-such-package-xyz==1.0\n")
     assert main(["create-from", "broken", str(reqs)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"error: installing {reqs} failed; nothing was created: `")
+    # After uv's own lines (its progress, line by line when not on a terminal).
+    said = f"error: installing {reqs} failed; nothing was created: `"
+    assert any(line.startswith(said) for line in err.splitlines()), err
     assert "exited with status" in err and "no-such-package-xyz" in err
     assert "full log: " in err
     assert leftovers(layout, "broken") == []
