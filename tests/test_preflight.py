@@ -10,6 +10,7 @@ import pytest
 
 from jupyter_service.cli import main
 
+from .helpers import service_cmd
 from .stable_fixtures import PASSWORD_HASH, cli, render_config, tree_bytes
 
 HEAD = f"password = {json.dumps(PASSWORD_HASH)}\n"
@@ -30,7 +31,8 @@ def test_check_refuses_a_disabled_service(
     assert err == (
         f"error: {config} has 1 problem:\n"
         "  enable: is false: `up` and the service refuse to start; set `enable = true`\n"
-        "hint: fix them, then run `jupyter-service check` again; nothing was changed on disk\n"
+        f"hint: fix them, then run `{service_cmd('check', '--config', config)}` again; "
+        "nothing was changed on disk\n"
     )
 
 

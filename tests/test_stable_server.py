@@ -114,7 +114,8 @@ def test_up_stops_on_a_lock_that_no_longer_matches_the_config(
     directory = tmp_path / "admin"
     shutil.copytree(locked["a"], directory)
     config = directory / "config.toml"
-    config.write_text(CONFIG_B)
+    # A free port: the lock is what must stop `up`, whatever else listens on 8888 here.
+    config.write_text(f"port = {free_port()}\n" + CONFIG_B)
     code, out, err = cli(capsys, "up", "--config", str(config))
     assert (code, out) == (1, "")
     assert err == (
