@@ -39,6 +39,7 @@ from jupyter_service.kernels.haskell.ghci.framing import (
     decode_display,
     render_display_marker,
     render_prompt,
+    render_prompt_prefix,
 )
 from jupyter_service.kernels.haskell.ghci.literals import (
     read_haskell_string,
@@ -164,8 +165,9 @@ def test_scanner_finds_prompts_and_display_frames_across_chunk_boundaries() -> N
         + render_display_marker(token)
         + "text/html PGI+\n"
         + "def\x1eghost"
-        + render_prompt(token, "12")
-        + render_prompt(token, "x")
+        + render_prompt(token, 12)
+        + render_prompt_prefix(token)
+        + "x\n"
         + "next"
     )
     for cut in range(len(stream) + 1):
@@ -182,7 +184,7 @@ def test_scanner_finds_prompts_and_display_frames_across_chunk_boundaries() -> N
             Display("text/html PGI+"),
             Text("def\x1eghost"),
             Prompt(12),
-            Text(render_prompt(token, "x") + "next"),
+            Text(render_prompt_prefix(token) + "x\nnext"),
         ], cut
 
 
@@ -418,6 +420,13 @@ def test_errors_are_error_replies_and_stderr_is_a_stream(haskell: Callable[..., 
     assert reply["status"] == "ok"
     assert text_of(outputs, "stderr") == "to stderr\n"
     assert text_of(outputs) == "to stdout\n"
+
+    # The user's code shares stdout with ghci: a buffering it chooses must not hold back
+    # ghci's prompt (the kernel would wait for it forever).
+    cell = 'hSetBuffering stdout (BlockBuffering Nothing)\nputStr "held"'
+    assert text_of(kernel.run(cell, timeout=20)[1]) == "held"
+    reply, outputs = kernel.run('putStrLn "next"', timeout=20)
+    assert text_of(outputs) == "next\n"
 
     reply, outputs = kernel.run(":set -Wall\nlet unused x = 1")
     assert reply["status"] == "ok"

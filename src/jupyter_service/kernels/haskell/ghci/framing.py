@@ -6,10 +6,10 @@ left alone. A display frame is one line:
 
     \\x1ejupyter-display-<token>\\x1e<mime> <base64> [<mime> <base64> ...]\\n
 
-written at any point of a line (the helpers do not wait for a newline). The prompt is
-`\\x1eghci-prompt-<token>-<line>\\x1e`, with no newline after it; <line> is ghci's input line
-number (`%l`), which grows with every input. A SIGINT that reaches ghci while it waits for
-input makes it print its prompt again with the same number: that prompt answers no input.
+written at any point of a line (the helpers do not wait for a newline). The prompt is the
+line `\\x1eghci-prompt-<token>-<n>\\n`, <n> being ghci's input line number, which grows with
+every input. A SIGINT that reaches ghci while it waits for input makes it print its prompt
+again with the same number: that prompt answers no input.
 """
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
-def render_prompt(token: str, line: str = "%l") -> str:
-    """The prompt; with the default, as ghci is told it (ghci puts the number in)."""
-    return f"{SEPARATOR}ghci-prompt-{token}-{line}{SEPARATOR}"
+def render_prompt(token: str, line: int) -> str:
+    return f"{render_prompt_prefix(token)}{line}\n"
+
+
+def render_prompt_prefix(token: str) -> str:
+    return f"{SEPARATOR}ghci-prompt-{token}-"
 
 
 def render_display_marker(token: str) -> str:
@@ -67,7 +70,7 @@ class StdoutScanner:
     _marker: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self._prompt = render_prompt(self.token, "").removesuffix(SEPARATOR)
+        self._prompt = render_prompt_prefix(self.token)
         self._marker = render_display_marker(self.token)
 
     def feed(self, chunk: str) -> list[Event]:
@@ -83,7 +86,7 @@ class StdoutScanner:
                 events.append(Text(data[:cut]))
                 data = data[cut:]
             if data.startswith(self._prompt):
-                end = data.find(SEPARATOR, len(self._prompt))
+                end = data.find("\n", len(self._prompt))
                 number = data[len(self._prompt) : end if end >= 0 else len(data)]
                 if end >= 0 and number.isdigit():
                     events.append(Prompt(int(number)))

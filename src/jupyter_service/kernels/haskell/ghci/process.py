@@ -26,7 +26,7 @@ from jupyter_service.kernels.haskell.ghci.framing import (
     StdoutScanner,
     Text,
     new_token,
-    render_prompt,
+    render_prompt_prefix,
 )
 from jupyter_service.kernels.haskell.ghci.literals import render_haskell_string
 from jupyter_service.proc import start_process
@@ -121,7 +121,6 @@ class Ghci:
     def __init__(self, options: GhciOptions, env: Mapping[str, str] | None = None) -> None:
         self.options = options
         self.token = new_token()
-        self.prompt = render_prompt(self.token)
         self.process = start_process(
             options.argv(), env=options.environ(os.environ if env is None else env)
         )
@@ -138,8 +137,7 @@ class Ghci:
         self._last_line = 0
         self._interrupted_at: float | None = None
         self._busy = False
-        prompt = f':set prompt "{render_haskell_string(self.prompt)}"\n'
-        self.send(prompt + ':set prompt-cont ""\n')
+        self.send(render_prompt_function(self.token) + ':set prompt-cont ""\n')
         self._startup_replies = 2
 
     @property
@@ -294,6 +292,19 @@ class Ghci:
             run.sink.stream("stdout", run.pending["stdout"])
             run.pending["stdout"] = ""
             run.flushed_at = time.monotonic()
+
+
+def render_prompt_function(token: str) -> str:
+    """The ghci command that sets our prompt. It also sets the buffering back to what the
+    kernel reads well (stdout by line: a prompt then always ends a write, whatever buffering
+    the user's code chose; stderr unbuffered), since the user's code and ghci share them."""
+    prefix = render_haskell_string(render_prompt_prefix(token))
+    return (
+        ":set prompt-function \\_ line -> "
+        "System.IO.hSetBuffering System.IO.stdout System.IO.LineBuffering >> "
+        "System.IO.hSetBuffering System.IO.stderr System.IO.NoBuffering >> "
+        f'return ("{prefix}" ++ show line ++ "\\n")\n'
+    )
 
 
 def _ignore(*_args: str) -> None:
