@@ -79,13 +79,23 @@ def hash_password(password: str) -> str:
 class Service:
     """`jupyter-service up` running in a subprocess until `stop()`."""
 
-    def __init__(self, root: Path, config: Path | None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        config: Path | None,
+        port: int | None = None,
+        *,
+        command: str = "up",
+        state: Path | None = None,
+    ) -> None:
         self.root = root
         self.env = isolated_env(root)
+        if state is not None:
+            self.env["JUPYTER_SERVICE_STATE_DIR"] = str(state)
         # Port 0: the service chooses (the embedded default), found in its output.
         self.port = port if port is not None else (0 if config is None else free_port())
         self.log_path = root / "service.log"
-        cmd = [sys.executable, "-m", "jupyter_service", "up"]
+        cmd = [sys.executable, "-m", "jupyter_service", command]
         if config is not None:
             cmd += ["--config", str(config)]
         self.log = self.log_path.open("w")

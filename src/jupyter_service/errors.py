@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +51,30 @@ class ConfigError(ServiceError):
         return "\n".join(lines)
 
 
+def mount_point(path: str | os.PathLike[str]) -> str:
+    """The mount point of the filesystem `path` is on (of its nearest existing parent)."""
+    current = os.path.abspath(path)
+    while not os.path.ismount(current):
+        current = os.path.dirname(current)
+    return current
+
+
+def disk_full_error(path: str | os.PathLike[str] | None, what: str = "") -> ServiceError:
+    """ENOSPC, said once: which filesystem is full, and what to do."""
+    if path is None:
+        return ServiceError(
+            f"no space left on device{f' ({what})' if what else ''}",
+            hint="free some space (`df -h` shows which filesystem is full), then run it again",
+        )
+    mount = mount_point(path)
+    doing = f"{what}: " if what else "writing "
+    return ServiceError(
+        f"no space left on the filesystem mounted at {mount} ({doing}{path})",
+        hint=f"free space there (`df -h {mount}`; `jupyter-service gc --keep 5` removes old "
+        "stable kernel builds), then run the command again",
+    )
+
+
 def run_handler(handler: Callable[[Any], int], args: Any, *, interrupted: str = "") -> int:
     """The CLI boundary: run a subcommand's handler; print a ServiceError as `error:` and
     `hint:` lines (a traceback only with --verbose) and return its exit status."""
@@ -58,6 +84,11 @@ def run_handler(handler: Callable[[Any], int], args: Any, *, interrupted: str = 
         if getattr(args, "verbose", False):
             raise
         print(exc.render(), file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC or getattr(args, "verbose", False):
+            raise
+        print(disk_full_error(exc.filename).render(), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if interrupted:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from jupyter_service.errors import ServiceError
+from jupyter_service.errors import ServiceError, disk_full_error
 
 
 def write_text_atomic(
@@ -39,6 +41,31 @@ def write_text_atomic(
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def write_generated(target: Path, text: str, *, mode: int = 0o644, what: str) -> None:
+    """A file generated from the config: written only when its content changes. When the
+    write fails (a full disk) and a copy is there, warn and keep serving with that copy."""
+    try:
+        if target.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(target, text, mode=mode, what=what)
+    except (OSError, ServiceError) as exc:
+        if not target.is_file():
+            if isinstance(exc, ServiceError):
+                raise
+            if exc.errno == errno.ENOSPC:
+                raise disk_full_error(target, f"writing {what}") from None
+            raise ServiceError(f"cannot write {what}: {target}: {exc.strerror}") from None
+        reason = exc.message if isinstance(exc, ServiceError) else exc.strerror
+        print(
+            f"warning: cannot update {what} {target} ({reason}); using the copy there",
+            file=sys.stderr,
+        )
 
 
 def tree_size(root: Path) -> int:

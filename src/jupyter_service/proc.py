@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_service.errors import ServiceError
+from jupyter_service.errors import ServiceError, disk_full_error
 
 log = logging.getLogger("jupyter_service")
 
@@ -266,19 +267,36 @@ def start_detached(cmd: Sequence[str], *, env: Mapping[str, str]) -> None:
 def subprocess_error(
     cmd: Sequence[str], status: int, output: str, log_dir: Path | None, what: str | None
 ) -> ServiceError:
-    log_path = write_log(cmd, output, log_dir)
     tail = "\n".join("  | " + line for line in output.rstrip().splitlines()[-TAIL_LINES:])
     message = f"{what or 'command failed'}: `{' '.join(cmd)}` exited with status {status}"
     if tail:
         message += f"\n{tail}"
-    message += f"\n  full log: {log_path}"
-    return ServiceError(message)
+    full: Path | str | None = log_dir if "No space left on device" in output else None
+    try:
+        message += f"\n  full log: {write_log(cmd, output, log_dir)}"
+    except OSError as exc:
+        message += f"\n  full log: not kept ({exc.strerror})"
+        if exc.errno != errno.ENOSPC:
+            raise
+        full = exc.filename
+    if full is None:
+        return ServiceError(message)
+    # A full disk is said first, with the filesystem, whatever the command made of it.
+    disk_full = disk_full_error(full)
+    return ServiceError(f"{disk_full.message}\n{message}", hint=disk_full.hint)
 
 
 def write_log(cmd: Sequence[str], output: str, log_dir: Path | None) -> Path:
+    """The command and its whole output in a new file under `log_dir`; a log that cannot be
+    written whole (a full disk) is removed, never left empty or cut."""
     directory = log_dir or Path(tempfile.gettempdir())
     directory.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="jupyter-service-", suffix=".log", dir=directory)
-    with os.fdopen(fd, "w") as f:
-        f.write("$ " + " ".join(cmd) + "\n" + output)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write("$ " + " ".join(cmd) + "\n" + output)
+    except OSError as exc:
+        os.unlink(name)
+        exc.filename = exc.filename or name
+        raise
     return Path(name)

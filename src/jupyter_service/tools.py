@@ -92,13 +92,17 @@ def write_tools_dir(where: ServicePaths, entries: dict[str, str]) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-    for link, value in entries.items():
-        if value.startswith("#!"):
-            (work / link).write_text(value)
-            (work / link).chmod(0o755)
-        else:
-            (work / link).symlink_to(value)
-    work.chmod(0o755)
+    try:
+        for link, value in entries.items():
+            if value.startswith("#!"):
+                (work / link).write_text(value)
+                (work / link).chmod(0o755)
+            else:
+                (work / link).symlink_to(value)
+        work.chmod(0o755)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     try:
         work.rename(target)
     except OSError:

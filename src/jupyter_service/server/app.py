@@ -22,7 +22,7 @@ from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.config.runnable import check_port_free, runnable_problems
 from jupyter_service.errors import ConfigError, ServiceError
-from jupyter_service.fsutil import write_text_atomic
+from jupyter_service.fsutil import write_generated
 from jupyter_service.kernel_dirs import HIDES_PYTHON_ENV, hides_service_python
 from jupyter_service.proxy.secret import ensure_proxy_secret
 from jupyter_service.server.pins import find_unpinned, find_weakened, render_refusal
@@ -228,9 +228,7 @@ def prepare_shared_runtime(config: ServiceConfig, notebook_dir: str) -> Runtime:
     if entries:
         tools_dir = write_tools_dir(where, entries)
         rc = tools_dir.with_suffix(".bashrc")
-        if not rc.exists():
-            text = render_terminal_rc(str(tools_dir))
-            write_text_atomic(rc, text, mode=0o644, what="the terminal rc")
+        write_generated(rc, render_terminal_rc(str(tools_dir)), what="the terminal rc")
     return Runtime(
         notebook_dir=notebook_dir,
         tools_dir=str(tools_dir) if tools_dir else None,
@@ -256,9 +254,8 @@ def write_lab_settings(where: paths.ServicePaths) -> Path:
             loaded = {}
         existing = loaded if isinstance(loaded, dict) else {}
     target = where.lab_settings
-    target.mkdir(parents=True, exist_ok=True)
     text = json.dumps(render_lab_overrides(existing), indent=1)
-    write_text_atomic(target / "overrides.json", text, mode=0o644, what="JupyterLab's settings")
+    write_generated(target / "overrides.json", text, what="JupyterLab's settings")
     return target
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_service.config import PYTHON_BASE, ServiceConfig
-from jupyter_service.errors import ServiceError
+from jupyter_service.errors import ServiceError, disk_full_error
 from jupyter_service.fsutil import tree_size
 from jupyter_service.hints import service_hint
 from jupyter_service.kernels import (
@@ -31,12 +32,15 @@ def _quiet(_: str) -> None:
 
 
 @contextlib.contextmanager
-def _os_errors(what: str) -> Iterator[None]:
+def _os_errors(what: str, where: Path, doing: str) -> Iterator[None]:
     """A disk full or a directory we may not write is a message, not a traceback; the
-    current generation is untouched either way."""
+    current generation is untouched either way. A full disk names the filesystem of `where`
+    (what we write), not the file an OSError happens to carry (a copy's source)."""
     try:
         yield
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise disk_full_error(where, doing) from None
         raise ServiceError(
             f"{what}: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
             hint="free space or fix the permissions, then run the command again",
@@ -112,7 +116,11 @@ def lock_kernels(
         again = upgrade is True or upgrade == kernel.name
         say(f"locking {kernel.name} ({toolchains[kernel.name]})" + (", upgrading" if again else ""))
         with (
-            _os_errors(f"cannot write the lock of {kernel.name} in {root}"),
+            _os_errors(
+                f"cannot write the lock of {kernel.name} in {root}",
+                root,
+                f"writing the lock of {kernel.name}",
+            ),
             lock.lock_root_ready(root),
         ):
             backend = languages(kernel.language)
@@ -192,7 +200,7 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
             p.store_path.is_dir() for p in plans
         ):
             return SwitchResult(current, False, [])
-        with _os_errors(f"cannot switch in the state dir {state}"):
+        with _os_errors(f"cannot switch in the state dir {state}", state, "switching"):
             for work, size in build.remove_stale_work(build.store_dir(state)).items():
                 say(f"removed {work} ({format_size(size)}), left by an interrupted build")
             generations.remove_stale_work(state)
