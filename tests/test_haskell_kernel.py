@@ -277,6 +277,18 @@ def test_kernel_refuses_a_bad_heap_limit_by_name() -> None:
     assert "--heap-limit 'lots' is not a size" in proc.stderr
 
 
+def test_kernel_without_ghc_says_so(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", MODULE, "-f", "x.json", "--ghc", str(tmp_path / "ghc")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert (
+        proc.stderr == f"error: cannot start ghci: {tmp_path / 'ghc'}: No such file or directory\n"
+    )
+
+
 @needs_ghc
 def test_display_name_names_ghc_not_ihaskell() -> None:
     version = find_ghc_version()
@@ -550,7 +562,7 @@ def _fields(stanza: str) -> Iterator[tuple[str, str]]:
 
 @pytest.mark.slow
 @needs_ghc
-def test_only_the_configured_packages_are_seen(
+def test_only_the_configured_packages_are_seen_and_the_heap_is_limited(
     haskell: Callable[..., Kernel], tmp_path: Path
 ) -> None:
     db = base_only_package_db(tmp_path)
@@ -560,7 +572,7 @@ def test_only_the_configured_packages_are_seen(
         "ghc-prim",
         "rts",
     }
-    kernel = haskell("--package-db", str(db), "--heap-limit", "1g")
+    kernel = haskell("--package-db", str(db), "--heap-limit", "300m")
     reply, _ = kernel.run("import qualified Data.Map")
     assert (reply["status"], reply["evalue"]) == ("error", "Could not find module ‘Data.Map’")
     # ghc-prim is in the database (base needs it) but hidden, and stays so.
@@ -591,7 +603,16 @@ def test_only_the_configured_packages_are_seen(
     assert reply["status"] == "error"
     assert outputs[-1][1]["traceback"][-1].startswith("hint: vegaLite needs the aeson package")
     cmdline = psutil.Process(kernel.ghci()).cmdline()
-    assert cmdline[-3:] == ["+RTS", "-M1g", "-RTS"]
+    assert cmdline[-3:] == ["+RTS", "-M300m", "-RTS"]
+    # Past the heap limit, the cell fails and the session goes on.
+    kernel.run("let xs = [1 ..] :: [Integer]")
+    reply, _ = kernel.run("length (show (take 100000000 xs))", timeout=120)
+    assert (reply["status"], reply["ename"], reply["evalue"]) == (
+        "error",
+        "Exception",
+        "heap overflow",
+    )
+    assert text_of(kernel.run("take 3 xs")[1]) == "[1,2,3]\n"
 
 
 @pytest.mark.slow

@@ -63,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     from jupyter_service.kernels.haskell.ghci.repl import GhciRepl
 
-    repl = GhciRepl(options)
+    try:
+        repl = GhciRepl(options)
+    except OSError as err:
+        parser.exit(1, f"error: cannot start ghci: {args.ghc}: {err.strerror}\n")
     try:
         from ipykernel.kernelapp import IPKernelApp
 
