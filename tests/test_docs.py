@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from jupyter_service.cli import build_parser
-from jupyter_service.docs import render_option_table
+from jupyter_service.docs import render_doctor_table, render_option_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -17,6 +17,15 @@ def test_option_table_is_current() -> None:
     end = text.index("<!-- options:end -->")
     assert text[start:end].strip() == render_option_table(), (
         "README option table is stale; run: python -m jupyter_service.docs --write"
+    )
+
+
+def test_doctor_table_is_current() -> None:
+    text = README.read_text()
+    start = text.index("<!-- doctor:start -->\n") + len("<!-- doctor:start -->\n")
+    end = text.index("<!-- doctor:end -->")
+    assert text[start:end].strip() == render_doctor_table(), (
+        "README's table of doctor's checks is stale; run: python -m jupyter_service.docs --write"
     )
 
 

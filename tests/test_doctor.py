@@ -129,6 +129,18 @@ def test_password_and_authelia_together_fail_auth(
     assert auth["fix"] == f"${{EDITOR:-vi}} {config}"
 
 
+def test_doctor_runs_the_checks_its_table_lists_in_that_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jupyter_service.doctor.checks import CHECKS
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'enable = true\npassword = "{PASSWORD_HASH}"\n')
+    _, doc = doctor_json(["--config", str(config), "--no-kernels"], capsys)
+    ran = list(dict.fromkeys(c["check"] for c in doc["checks"]))
+    assert ran == [check.name for check in CHECKS]
+
+
 def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, doc = doctor_json(["--config", str(tmp_path / "nope.toml"), "--no-kernels"], capsys)
     assert status == 1

@@ -40,11 +40,24 @@ def render_option_table() -> str:
     return "\n".join(header + rows)
 
 
-def write_readme_table(readme: str) -> str:
-    start_marker, end_marker = "<!-- options:start -->\n", "<!-- options:end -->"
+def _replace_between(readme: str, name: str, table: str) -> str:
+    start_marker, end_marker = f"<!-- {name}:start -->\n", f"<!-- {name}:end -->"
     start = readme.index(start_marker) + len(start_marker)
     end = readme.index(end_marker)
-    return readme[:start] + render_option_table() + "\n" + readme[end:]
+    return readme[:start] + table + "\n" + readme[end:]
+
+
+def render_doctor_table() -> str:
+    """The README's table of doctor's checks, from the checks themselves."""
+    from jupyter_service.doctor.checks import render_checks_table
+
+    return render_checks_table()
+
+
+def write_readme_table(readme: str) -> str:
+    """The README with its generated tables (options, doctor's checks) brought up to date."""
+    readme = _replace_between(readme, "options", render_option_table())
+    return _replace_between(readme, "doctor", render_doctor_table())
 
 
 if __name__ == "__main__":

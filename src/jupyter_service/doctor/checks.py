@@ -13,6 +13,7 @@ import socket
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -322,19 +323,132 @@ def check_gpu(state: Path) -> CheckResult:
     return read_gpu_probe(proc.returncode, proc.stdout, rollback)
 
 
+@dataclass(frozen=True)
+class Context:
+    """What every check may look at."""
+
+    loaded: LoadedConfig
+    state: Path
+    kernels: bool  # False with --no-kernels
+
+
+@dataclass(frozen=True)
+class Check:
+    """One of doctor's checks: what it looks at and the fixes it names (the README's table
+    is rendered from these), and the function that runs it."""
+
+    name: str
+    troubleshooting: str  # the original's troubleshooting item it answers
+    looks_at: str
+    fixes: str
+    run: Callable[[Context], list[CheckResult]]
+
+
+def _kernels(ctx: Context) -> list[CheckResult]:
+    if not ctx.kernels:
+        return [CheckResult("kernel", "skip", "--no-kernels")]
+    return check_kernels(ctx.loaded.config, ctx.state)
+
+
+KERNEL_NOT_SHOWING = "Kernel not showing up"
+# In the order a person would look.
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "config",
+        "(ours)",
+        "the config, with every problem `check` reports",
+        "`jupyter-service check --config F`",
+        lambda ctx: [check_config(ctx.loaded)],
+    ),
+    Check(
+        "auth",
+        "(ours)",
+        "how people sign in: password, Authelia, or the embedded default's token",
+        "`jupyter-service hash-password`; with both a password and Authelia, remove one",
+        lambda ctx: [check_auth(ctx.loaded)],
+    ),
+    Check(
+        "generation",
+        KERNEL_NOT_SHOWING,
+        "the `current` link points at a generation; stable kernels in the config have one",
+        "`jupyter-service rollback`, `jupyter-service switch --config F`",
+        lambda ctx: [check_generation(ctx.loaded.config, ctx.state)],
+    ),
+    Check(
+        "lock",
+        "Package conflicts in IHaskell",
+        "each stable kernel's lock against the config and this machine, as `switch` would",
+        "`jupyter-service lock --config F`, or the `apt-get install PKG=VERSION` it names",
+        lambda ctx: check_locks(ctx.loaded.config, ctx.state),
+    ),
+    Check(
+        "stale-kernelspec",
+        KERNEL_NOT_SHOWING,
+        "venv kernelspecs whose venv is gone",
+        "`jupyter-venv-kernel delete --yes NAME`",
+        lambda ctx: check_stale_kernelspecs(Layout.from_environment()),
+    ),
+    Check(
+        "kernel",
+        KERNEL_NOT_SHOWING,
+        "every kernel the server lists (stable first, then Jupyter's dirs) started with "
+        "jupyter_client and asked `1+1`, 60 s each, four at a time; `--no-kernels` skips",
+        "by who made it: `jupyter-venv-kernel delete --yes NAME`, `jupyter-service rollback`, "
+        "`jupyter kernelspec remove -f NAME`",
+        _kernels,
+    ),
+    Check(
+        "service",
+        KERNEL_NOT_SHOWING,
+        "`systemctl is-active jupyter-service` (skipped where systemd does not run)",
+        "`jupyter-service install-service`, `systemctl start jupyter-service`",
+        lambda ctx: [check_service()],
+    ),
+    Check(
+        "port",
+        KERNEL_NOT_SHOWING,
+        "something answers on `ip:port`, and it is a Jupyter (`<baseUrl>api/status`: 200 or 403)",
+        "`jupyter-service up --config F`; `ss -ltnp` shows who holds the port",
+        lambda ctx: [check_port(ctx.loaded)],
+    ),
+    Check(
+        "proxy",
+        "(ours)",
+        "the nginx site as `proxy-config` renders it, through `nginx -t` (skipped without "
+        "nginx; the deployment's proxy secret when there is one, none made)",
+        "fix `reverseProxy`, then `jupyter-service proxy-config --write PATH`",
+        lambda ctx: [check_proxy(ctx.loaded, ctx.state)],
+    ),
+    Check(
+        "tools",
+        "Venv kernel tool not available",
+        "`jupyter-venv-kernel --help` as the server puts it on its terminals' PATH, and each "
+        "`extraTools` entry",
+        "`apt-get install NAME`",
+        lambda ctx: check_tools(ctx.loaded),
+    ),
+    Check(
+        "gpu",
+        "GPU not available in Python kernel",
+        "python-base's own python from the current generation: "
+        "`torch.cuda.is_available()` (skipped without python-base or torch)",
+        "`nvidia-smi` must list the GPU (driver, passthrough); `jupyter-service rollback`",
+        lambda ctx: [check_gpu(ctx.state)],
+    ),
+)
+
+
 def run_checks(explicit_config: str | None, *, kernels: bool = True) -> list[CheckResult]:
-    """Every check, in the order a person would look."""
-    loaded = load_for_doctor(explicit_config)
-    state = paths.state_dir()
-    results = [check_config(loaded), check_auth(loaded)]
-    results.append(check_generation(loaded.config, state))
-    results += check_locks(loaded.config, state)
-    results += check_stale_kernelspecs(Layout.from_environment())
-    if kernels:
-        results += check_kernels(loaded.config, state)
-    else:
-        results.append(CheckResult("kernel", "skip", "--no-kernels"))
-    results += [check_service(), check_port(loaded), check_proxy(loaded, state)]
-    results += check_tools(loaded)
-    results.append(check_gpu(state))
-    return results
+    """Every check in CHECKS, in order."""
+    ctx = Context(load_for_doctor(explicit_config), paths.state_dir(), kernels)
+    return [result for check in CHECKS for result in check.run(ctx)]
+
+
+def render_checks_table() -> str:
+    """The README's table of doctor's checks. Pure."""
+    rows = ["| check | the original's item | looks at | fix |", "| --- | --- | --- | --- |"]
+    for check in CHECKS:
+        rows.append(
+            f"| `{check.name}` | {check.troubleshooting} | {check.looks_at} | {check.fixes} |"
+        )
+    return "\n".join(rows)
