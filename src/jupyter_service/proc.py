@@ -26,6 +26,25 @@ HEARTBEAT_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
+# What would point a child Python, uv or pip at another environment than the one we mean.
+FOREIGN_ENVIRONMENT = (
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYTHONHOME",
+    "PYTHONPATH",
+    "UV_PYTHON",
+    "UV_PROJECT_ENVIRONMENT",
+)
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """Our environment for a child, without FOREIGN_ENVIRONMENT, with `extra` set: the one
+    place a subprocess environment is cleaned."""
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENVIRONMENT}
+    env.update(extra)
+    return env
+
+
 def _die_with_parent() -> None:
     """In the child: be killed when we are, so a SIGKILLed command leaves no uv or pip
     running on (writing into a dir the next run cleans, holding uv's cache lock)."""

@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 
 from jupyter_service.errors import ServiceError
 from jupyter_service.kernels import LockedKernel, StableKernel
-from jupyter_service.proc import Progress, run_subprocess
+from jupyter_service.proc import Progress, clean_environment, run_subprocess
 from jupyter_service.store.build import file_sha256, install_tree
 from jupyter_service.store.lock import scratch_dir
 from jupyter_service.store.manifest import ManifestEntry
@@ -53,14 +53,7 @@ def uv_bin() -> str:
 def uv_env(**extra: str) -> dict[str, str]:
     """Our environment without what would point uv at another venv or project; uv never
     downloads an interpreter: the config names one that is on this machine."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME", "UV_PROJECT_ENVIRONMENT"}
-    }
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    env.update(extra)
-    return env
+    return clean_environment(UV_PYTHON_DOWNLOADS="never", **extra)
 
 
 _VERSION = re.compile(r"\d+(\.\d+){0,2}")

@@ -55,8 +55,9 @@ def base_python() -> str:
 
 def subprocess_env() -> dict[str, str]:
     """Our environment without what would point uv or Python at another venv."""
-    drop = {"VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "CONDA_PREFIX", "UV_PYTHON"}
-    return {k: v for k, v in os.environ.items() if k not in drop}
+    from jupyter_service.proc import clean_environment
+
+    return clean_environment()
 
 
 def site_packages(venv: Path) -> Path:

@@ -272,11 +272,10 @@ def complete_venv(layout: Layout, name: str) -> Path:
 
 
 def venv_environment(venv: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTHONHOME", None)
-    env["VIRTUAL_ENV"] = str(venv)
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    return env
+    from jupyter_service.proc import clean_environment
+
+    path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    return clean_environment(VIRTUAL_ENV=str(venv), PATH=path)
 
 
 def shell_command(
