@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_service.cli import main
 from jupyter_service.commands.paths_cmd import render_paths
-from jupyter_service.config import load_config, parse_config
+from jupyter_service.config import embedded_default, load_config, parse_config
 from jupyter_service.config.schema import DEFAULT_TOOLS_PATH
 
 from .helpers import hash_password, service_cmd
@@ -482,3 +482,34 @@ def test_paths_unit_and_up_agree_where_the_notebooks_are(
         os.seteuid(0)
     assert rows["notebooks (notebookDir)"] == os.path.expanduser("~/notebooks")
     assert rows["nobody's venv kernels and kernelspecs"] == os.environ["JUPYTER_DATA_DIR"]
+
+
+def test_defaults_come_from_the_schema_alone() -> None:
+    """The option dataclasses have no defaults of their own: a config built from an empty
+    table has every option at the schema's default."""
+    import dataclasses
+
+    from jupyter_service.config.model import AutheliaConfig, HubConfig, ReverseProxyConfig
+    from jupyter_service.config.schema import ROOT, Opt, Table
+
+    for cls in (AutheliaConfig, ReverseProxyConfig, HubConfig):
+        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), cls
+    config = embedded_default(Path("/nb"))
+
+    def compare(table: Table, obj: object, prefix: str) -> None:
+        for key, spec in table.options.items():
+            if key in ("enable", "notebookDir") and not prefix:
+                continue  # the embedded default's own two
+            if isinstance(spec, Opt) and hasattr(obj, key):
+                value = getattr(obj, key)
+                expected = spec.default
+                if isinstance(expected, list):
+                    expected = tuple(expected)
+                if key == "users" and prefix == "hub.":
+                    continue  # a list of names or a table of hashes: split into two fields
+                assert value == expected, prefix + key
+            elif isinstance(spec, Table) and spec.entry is None and hasattr(obj, key):
+                compare(spec, getattr(obj, key), f"{prefix}{key}.")
+
+    compare(ROOT, config, "")
+    assert config.enable and config.notebookDir == "/nb" and config.auth_mode == "token"

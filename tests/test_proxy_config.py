@@ -247,7 +247,7 @@ def with_proxy(config: ServiceConfig, **changes: object) -> ServiceConfig:
         ({"domains": ("a.com}\nserver {",)}, "is not a domain name"),
         ({"domains": ()}, "reverseProxy.domains is empty"),
         (
-            {"authelia": AutheliaConfig(enable=True, url="http://a;include /x")},
+            {"authelia": AutheliaConfig(enable=True, users=(), url="http://a;include /x")},
             "is not an http(s) URL",
         ),
         ({"sslCertificate": "/c;x", "sslCertificateKey": "/k"}, "is not an absolute path"),

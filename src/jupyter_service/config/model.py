@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from jupyter_service.config.checks import check_password
 from jupyter_service.config.schema import (
-    DEFAULT_TOOLS_PATH,
     ROOT,
     Problems,
     join_key,
@@ -74,56 +73,60 @@ PRESETS = {
 _KERNEL_KEYS = ("enable", "language", "packages", "extraPackages", "displayName", "env")
 
 
+# The option dataclasses carry no defaults: the schema (config/schema.py) holds each
+# option's default once; `build_config` fills every field from validated values.
+
+
 @dataclass(frozen=True)
 class AutheliaConfig:
-    enable: bool = False
-    users: tuple[str, ...] = ()
-    url: str = "http://127.0.0.1:9091"
+    enable: bool
+    users: tuple[str, ...]
+    url: str
 
 
 @dataclass(frozen=True)
 class ReverseProxyConfig:
-    enable: bool = False
-    domains: tuple[str, ...] = ()
-    listen: int = 80
-    sslCertificate: str | None = None
-    sslCertificateKey: str | None = None
-    authelia: AutheliaConfig = AutheliaConfig()
+    enable: bool
+    domains: tuple[str, ...]
+    listen: int
+    sslCertificate: str | None
+    sslCertificateKey: str | None
+    authelia: AutheliaConfig
 
 
 @dataclass(frozen=True)
 class HubConfig:
-    enable: bool = False
-    users: tuple[str, ...] = ()
+    enable: bool
+    users: tuple[str, ...]
     # Password mode: each user's argon2 hash; empty in Authelia mode.
-    passwords: dict[str, str] = field(default_factory=dict)
-    admins: tuple[str, ...] = ()
-    spawner: str = "local"
-    memoryLimit: str | None = None
-    cpuLimit: str | None = None
-    idleTimeout: int = 3600
-    image: str = "jupyter-service-singleuser:latest"
+    passwords: dict[str, str]
+    admins: tuple[str, ...]
+    spawner: str
+    memoryLimit: str | None
+    cpuLimit: str | None
+    idleTimeout: int
+    image: str
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    enable: bool = False
-    ip: str = "127.0.0.1"
-    port: int = 8888
-    user: str = "jupyter"
-    group: str = "jupyter"
-    notebookDir: str = "~/"
-    password: str | None = None
-    enableVenvKernels: bool = True
-    extraTools: tuple[str, ...] = ()
-    extraToolsPath: tuple[str, ...] = tuple(DEFAULT_TOOLS_PATH)
-    baseUrl: str = "/"
-    stableKernels: tuple[StableKernel, ...] = ()
-    reverseProxy: ReverseProxyConfig = ReverseProxyConfig()
-    hub: HubConfig = HubConfig()
+    enable: bool
+    ip: str
+    port: int
+    user: str
+    group: str
+    notebookDir: str
+    password: str | None
+    enableVenvKernels: bool
+    extraTools: tuple[str, ...]
+    extraToolsPath: tuple[str, ...]
+    baseUrl: str
+    stableKernels: tuple[StableKernel, ...]
+    reverseProxy: ReverseProxyConfig
+    hub: HubConfig
     # Not options: how people sign in (decided once, by `decide_auth`, when the config is
     # parsed), where the config came from, and whether it is the embedded default.
-    auth_mode: AuthMode = "token"
+    auth_mode: AuthMode
     source: Path | None = None
     embedded: bool = False
 
@@ -137,14 +140,10 @@ class ServiceConfig:
 
 
 def embedded_default(cwd: Path | None = None) -> ServiceConfig:
-    """What `up` runs with no config: loopback, a generated token, venv kernels on, dir = cwd."""
-    return ServiceConfig(
-        enable=True,
-        notebookDir=str(cwd or Path.cwd()),
-        enableVenvKernels=True,
-        auth_mode="token",
-        embedded=True,
-    )
+    """What `up` runs with no config: loopback, a generated token, venv kernels on, dir = cwd;
+    every other option at its schema default."""
+    values = validate_table("", ROOT, {"enable": True, "notebookDir": str(cwd or Path.cwd())}, [])
+    return build_config(values, (), "token", source=None, embedded=True)
 
 
 def stable_kernel(name: str, table: dict[str, Any]) -> StableKernel:
@@ -350,7 +349,20 @@ def parse_config(
         return None, problems
     auth, _ = decide_auth(values)
     assert auth is not None  # else a problem was reported above
-    config = ServiceConfig(
+    return build_config(values, kernels, auth, source=source), []
+
+
+def build_config(
+    values: dict[str, Any],
+    kernels: tuple[StableKernel, ...],
+    auth: AuthMode,
+    *,
+    source: Path | None,
+    embedded: bool = False,
+) -> ServiceConfig:
+    """The config from validated option values (every default filled in by the schema)."""
+    proxy = values["reverseProxy"]
+    return ServiceConfig(
         enable=values["enable"],
         ip=values["ip"],
         port=values["port"],
@@ -364,22 +376,22 @@ def parse_config(
         baseUrl=values["baseUrl"],
         stableKernels=kernels,
         reverseProxy=ReverseProxyConfig(
-            enable=values["reverseProxy"]["enable"],
-            domains=tuple(values["reverseProxy"]["domains"]),
-            listen=values["reverseProxy"]["listen"],
-            sslCertificate=values["reverseProxy"]["sslCertificate"],
-            sslCertificateKey=values["reverseProxy"]["sslCertificateKey"],
+            enable=proxy["enable"],
+            domains=tuple(proxy["domains"]),
+            listen=proxy["listen"],
+            sslCertificate=proxy["sslCertificate"],
+            sslCertificateKey=proxy["sslCertificateKey"],
             authelia=AutheliaConfig(
-                enable=values["reverseProxy"]["authelia"]["enable"],
-                users=tuple(values["reverseProxy"]["authelia"]["users"]),
-                url=values["reverseProxy"]["authelia"]["url"],
+                enable=proxy["authelia"]["enable"],
+                users=tuple(proxy["authelia"]["users"]),
+                url=proxy["authelia"]["url"],
             ),
         ),
         hub=_hub_config(values["hub"]),
         auth_mode=auth,
         source=source,
+        embedded=embedded,
     )
-    return config, []
 
 
 def _hub_config(hub: dict[str, Any]) -> HubConfig:
