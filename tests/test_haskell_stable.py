@@ -15,6 +15,7 @@ from jupyter_service.config import parse_config
 from jupyter_service.kernels import StableKernel
 from jupyter_service.kernels.haskell import debian, pkgdb
 from jupyter_service.kernels.haskell.backend import (
+    HaskellLanguage,
     describe_drift,
     describe_mismatch,
     render_kernelspec,
@@ -419,3 +420,19 @@ def test_switch_as_a_user_prints_the_apt_get_line_and_changes_nothing(
     )
     assert not service_environ.exists() or not (service_environ / "current").exists()
     assert sorted(p.name for p in quick_start.parent.rglob("*")) == before
+
+
+def test_what_switch_and_lock_install_follows_the_config_not_an_older_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "ihaskell" / "packages.lock.json"
+    lock.parent.mkdir()
+    old = {**LOCK, "format": 1, "requested": ["split"]}
+    old["packages"] = [{**LOCK["packages"][0], "debian": "libghc-split-dev"}]  # type: ignore[index]
+    lock.write_text(json.dumps(old))
+    backend = HaskellLanguage()
+    # The config now asks for lens: its Debian package, not the old lock's.
+    assert backend._wanted_debian(kernel("lens", "containers"), tmp_path) == {
+        "ghc",
+        "libghc-lens-dev",
+    }
+    # The lock is for what the config asks: every Debian package it names comes too.
+    assert backend._wanted_debian(kernel("split"), tmp_path) == {"ghc", "libghc-split-dev"}

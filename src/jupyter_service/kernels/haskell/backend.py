@@ -202,19 +202,25 @@ class HaskellLanguage:
         return f"GHC {self.ghc().version}"
 
     def _wanted_debian(self, kernel: StableKernel, root: Path) -> set[str]:
+        """ghc, the Debian packages of what the config asks for, and, while the lock is for
+        the same packages, every package it names (the exact closure on a new machine)."""
+        wanted = {"ghc", *self._debian_of(kernel, requested_packages(kernel))}
         lock = read_lock(root / kernel.name / LOCK_FILE)
-        if lock is not None:
-            return {"ghc", *locked_debian_packages(lock)}
-        wanted = {"ghc"}
-        for name in requested_packages(kernel):
-            found = debian.find_debian_package(name)
-            if found is None:
+        if lock is not None and lock.get("requested") == requested_packages(kernel):
+            wanted.update(locked_debian_packages(lock))
+        return wanted
+
+    def _debian_of(self, kernel: StableKernel, names: list[str]) -> set[str]:
+        found = set()
+        for name in names:
+            package = debian.find_debian_package(name)
+            if package is None:
                 raise ServiceError(
                     f"extraKernels.{kernel.name}: {debian.unavailable_reason(name)}",
                     hint="remove it from the config; `jupyter-service check` lists every one",
                 )
-            wanted.add(found.debian)
-        return wanted
+            found.add(package.debian)
+        return found
 
     def provide(
         self, kernel: StableKernel, root: Path, *, logs: Path, say: Callable[[str], None]
@@ -242,7 +248,7 @@ class HaskellLanguage:
             raise ServiceError(
                 f"stable kernel {kernel.name}: {', '.join(missing)} not in GHC's package DB "
                 f"({self.ghc().global_db})",
-                hint=debian.render_apt_install(self._wanted_debian(kernel, root)),
+                hint=debian.render_apt_install(self._debian_of(kernel, missing)),
             )
         sources = {found.debian for p in closure if (found := debian.find_debian_package(p.name))}
         text = render_lock(kernel, self.ghc(), closure, debian.find_installed_versions(sources))
