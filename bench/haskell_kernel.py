@@ -5,7 +5,11 @@
 - memory per idle kernel: the RSS and PSS of the kernel's processes (for ours, the Python
   kernel plus its ghci) a moment after that first reply.
 
-Usage: .venv/bin/python bench/haskell_kernel.py [--pairs N] [--package-db DIR --package NAME ...]
+Usage: .venv/bin/python bench/haskell_kernel.py [--pairs N] [--packages NAME ...]
+
+With --packages, ours runs as a stable kernel does: with its own package database holding
+the closure of base and those packages (e.g. the seed's `lens aeson vector`); without,
+over GHC's global database.
 
 Kernelspecs, connection files and IPython's dir live in a temp dir; nothing is written to
 the machine's own Jupyter dirs.
@@ -30,6 +34,12 @@ from jupyter_client.manager import KernelManager
 from pairs import Pairs, interleaved, report
 
 from jupyter_service.kernels.haskell.ghci import MODULE, find_ghc_version
+from jupyter_service.kernels.haskell.pkgdb import (
+    find_closure,
+    find_ghc,
+    read_global_packages,
+    write_package_db,
+)
 
 GOAL_S = 1.5
 
@@ -99,6 +109,17 @@ def measure(kernels_dir: Path, name: str) -> Start:
         manager.shutdown_kernel(now=True)
 
 
+def write_db(root: Path, names: list[str]) -> Path:
+    ghc = find_ghc()
+    closure, missing = find_closure(read_global_packages(ghc), names)
+    if missing:
+        sys.exit(f"not installed: {', '.join(missing)}")
+    db = root / "package.db"
+    write_package_db(ghc, [package.id for package in closure], db, root / "logs")
+    print(f"package DB: {len(closure)} packages (the closure of base and {' '.join(names)})")
+    return db
+
+
 def mib(values: list[int]) -> str:
     return f"{statistics.median(values) / 2**20:.0f} MiB"
 
@@ -106,8 +127,7 @@ def mib(values: list[int]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=7)
-    parser.add_argument("--package-db", help="run ours with this package database")
-    parser.add_argument("--package", action="append", default=[], help="with --package-db")
+    parser.add_argument("--packages", nargs="*", default=None, help="packages of ours' own DB")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-haskell-") as tmp:
@@ -116,9 +136,9 @@ def main() -> int:
         os.environ["IPYTHONDIR"] = str(root / "ipython")
         kernels_dir = root / "kernels"
         ours = [sys.executable, "-m", MODULE, "-f", "{connection_file}"]
-        if args.package_db:
-            ours += ["--package-db", args.package_db]
-            ours += [arg for name in args.package for arg in ("--package", name)]
+        if args.packages is not None:
+            ours += ["--package-db", str(write_db(root, args.packages))]
+            ours += [arg for name in args.packages for arg in ("--package", name)]
         write_kernelspec(kernels_dir, "haskell", ours, "haskell")
         plain = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         write_kernelspec(kernels_dir, "python", plain, "python")

@@ -52,6 +52,12 @@ from jupyter_service.kernels.haskell.ghci.process import (
     check_heap_limit,
 )
 from jupyter_service.kernels.haskell.ghci.splitter import Input, split_cell
+from jupyter_service.kernels.haskell.pkgdb import (
+    find_closure,
+    find_ghc,
+    read_global_packages,
+    write_package_db,
+)
 
 GOLDEN = Path(__file__).parent / "golden" / "ghci-9.0.2.json"
 needs_ghc = pytest.mark.skipif(
@@ -519,45 +525,14 @@ def test_rich_output_helpers(haskell: Callable[..., Kernel], tmp_path: Path) -> 
     assert outputs[-1][1]["data"] == {"text/html": "3"}
 
 
-def base_only_package_db(root: Path) -> Path:
-    """A package database holding base's closure only, from `ghc-pkg --global dump`."""
-    dump = subprocess.run(
-        ["ghc-pkg", "--global", "dump"], capture_output=True, text=True, check=True
-    ).stdout
-    stanzas: dict[str, tuple[str, list[str]]] = {}
-    by_name: dict[str, str] = {}
-    for stanza in dump.split("\n---\n"):
-        fields = dict(_fields(stanza))
-        ident = fields["id"].strip()
-        stanzas[ident] = (stanza, fields.get("depends", "").split())
-        by_name[fields["name"].strip()] = ident
-    wanted, todo = set(), [by_name["base"]]
-    while todo:
-        ident = todo.pop()
-        if ident not in wanted:
-            wanted.add(ident)
-            todo += stanzas[ident][1]
+def package_db(root: Path, *names: str) -> Path:
+    """A package database holding the closure of base and `names`, as `switch` builds one."""
+    ghc = find_ghc()
+    closure, missing = find_closure(read_global_packages(ghc), names)
+    assert not missing
     db = root / "package.db"
-    db.mkdir()
-    for ident in wanted:
-        (db / f"{ident}.conf").write_text(stanzas[ident][0].strip() + "\n")
-    subprocess.run(["ghc-pkg", "--package-db", str(db), "recache"], check=True)
+    write_package_db(ghc, [package.id for package in closure], db, root / "logs")
     return db
-
-
-def _fields(stanza: str) -> Iterator[tuple[str, str]]:
-    key = None
-    value: list[str] = []
-    for line in stanza.splitlines():
-        if line[:1].isspace() and key is not None:
-            value.append(line)
-        elif ":" in line:
-            if key is not None:
-                yield key, " ".join(value)
-            key, _, first = line.partition(":")
-            value = [first]
-    if key is not None:
-        yield key, " ".join(value)
 
 
 @pytest.mark.slow
@@ -565,7 +540,7 @@ def _fields(stanza: str) -> Iterator[tuple[str, str]]:
 def test_only_the_configured_packages_are_seen_and_the_heap_is_limited(
     haskell: Callable[..., Kernel], tmp_path: Path
 ) -> None:
-    db = base_only_package_db(tmp_path)
+    db = package_db(tmp_path)
     assert {p.stem.rsplit("-", 1)[0] for p in db.glob("*.conf")} == {
         "base",
         "ghc-bignum",
