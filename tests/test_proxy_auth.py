@@ -237,7 +237,10 @@ def test_the_service_adds_no_handlers() -> None:
         ]
     # The one exception is the hub's Authelia login route, which is itself the check
     # (Remote-User with the proxy secret, or a 403).
-    assert handlers == ["jupyter_service.hub.auth.RemoteUserLoginHandler"]
+    assert handlers == [
+        "jupyter_service.hub.auth.RemoteUserLoginHandler",
+        "jupyter_service.server.password_auth.ServiceLoginHandler",
+    ]
     assert ProxyIdentityProvider().get_handlers() == []
     config, problems = parse_config(
         'enable = true\nuser = "alice"\n[reverseProxy]\nenable = true\n'
@@ -249,3 +252,14 @@ def test_the_service_adds_no_handlers() -> None:
         "jupyterlab": True,
         "jupyter_server_terminals": True,
     }
+
+
+@pytest.mark.parametrize("path", ["login", "logout", "login?next=%2Fx%0D%0Ay"])
+def test_login_pages_without_the_proxy_are_a_clean_403(service: Service, path: str) -> None:
+    # SECURITY 36: a 403 and one log line, no uncaught-exception traceback.
+    import time
+
+    mark = len(service.output())
+    assert raw_request(service, path, [])[0] == 403
+    time.sleep(0.5)
+    assert "Traceback" not in service.output()[mark:], service.output()[mark:]

@@ -1,28 +1,23 @@
 """The hub's authenticator: the service's own rules, per user.
 
-Password mode checks the argon2 hash from `[hub.users]` with the same function the
-single-user server's login uses (jupyter_server's `passwd_check`), in a thread so the
-hub's event loop keeps serving. Authelia mode trusts `Remote-User` only with the proxy
-secret, through `remote_user` in `server.proxy_auth`, as the single-user server does.
+Password mode checks the argon2 hash from `[hub.users]` through the single-user server's
+own `LoginGuard` (server/login.py): off the event loop, one check at a time, failed logins
+throttled per client address and per user with growing waits, and logged. Authelia mode
+trusts `Remote-User` only with the proxy secret, through `remote_user` in
+`server.proxy_auth`, as the single-user server does.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from jupyter_server.auth.security import passwd_check
 from jupyterhub.auth import Authenticator
 from jupyterhub.handlers import BaseHandler
 from tornado import web
 from traitlets import Dict, Unicode
 
+from jupyter_service.server.login import LoginGuard, TooManyAttempts
 from jupyter_service.server.proxy_auth import remote_user
-
-
-def verify_password(hashed: str, password: str) -> bool:
-    """True when `password` matches `hashed` (an `argon2:` hash from hash-password)."""
-    return bool(passwd_check(hashed, password))  # type: ignore[no-untyped-call]
 
 
 class RemoteUserLoginHandler(BaseHandler):  # type: ignore[misc]
@@ -53,6 +48,10 @@ class ServiceAuthenticator(Authenticator):  # type: ignore[misc]
         "", config=True, help="Authelia mode: the secret header value nginx adds."
     )
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._guard = LoginGuard()
+
     @property
     def authelia(self) -> bool:
         return bool(self.proxy_secret)
@@ -67,11 +66,12 @@ class ServiceAuthenticator(Authenticator):  # type: ignore[misc]
         if self.authelia:
             return None  # only RemoteUserLoginHandler logs anyone in
         name = data.get("username", "")
-        hashed = self.passwords.get(name)
-        if hashed is None:
-            return None
         password = data.get("password", "")
-        loop = asyncio.get_running_loop()
-        if await loop.run_in_executor(None, verify_password, hashed, password):
-            return str(name)
-        return None
+        # An unknown name is checked against a dummy hash: it takes as long, and counts.
+        try:
+            ok = await self._guard.verify(
+                handler.request.remote_ip or "", name, self.passwords.get(name), password
+            )
+        except TooManyAttempts as refused:
+            raise web.HTTPError(429, str(refused)) from None
+        return str(name) if ok else None

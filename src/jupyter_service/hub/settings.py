@@ -94,7 +94,7 @@ def render_singleuser_settings(config: ServiceConfig, runtime: Runtime) -> dict[
         server.pop(key, None)
     server["jpserver_extensions"] = {**server["jpserver_extensions"], "jupyterhub": True}
     # The hub authenticates; the single-user login, token and proxy pins do not apply.
-    for section in ("PasswordIdentityProvider", "ProxyIdentityProvider"):
+    for section in ("ServiceIdentityProvider", "ProxyIdentityProvider"):
         settings.pop(section, None)
     return settings
 

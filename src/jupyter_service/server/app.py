@@ -25,6 +25,7 @@ from jupyter_service.errors import ConfigError, ServiceError
 from jupyter_service.fsutil import write_generated
 from jupyter_service.kernel_dirs import HIDES_PYTHON_ENV, hides_service_python
 from jupyter_service.proxy.secret import ensure_proxy_secret
+from jupyter_service.server.http import GuardedHTTPServer
 from jupyter_service.server.pins import find_unpinned, find_weakened, render_refusal
 from jupyter_service.server.settings import (
     Runtime,
@@ -122,6 +123,33 @@ class ServiceServerApp(ServerApp):
                 hint="look for an installed server extension or config that changes them "
                 "(`jupyter --paths`, `jupyter server extension list`)",
             )
+
+    def init_httpserver(self) -> None:
+        super().init_httpserver()
+        # Replaced before it is bound (jupyter_server binds it from the event loop).
+        self._http_server = GuardedHTTPServer(
+            self.web_app,
+            trusted=self._may_send_body,
+            ssl_options=self.ssl_options,
+            xheaders=self.trust_xheaders,
+            max_body_size=self.max_body_size,
+            max_buffer_size=self.max_buffer_size,
+        )
+
+    def _may_send_body(self, start_line: Any, headers: Any) -> bool:
+        """Whether a request's headers show a logged-in client (SECURITY.md 31)."""
+        from jupyter_service.server.password_auth import ServiceIdentityProvider
+        from jupyter_service.server.proxy_auth import ProxyIdentityProvider, remote_user
+
+        provider = self.identity_provider
+        if isinstance(provider, ServiceIdentityProvider):
+            query = start_line.path.partition("?")[2]
+            return provider.may_send_body(headers, query, self.web_app.settings["cookie_secret"])
+        if isinstance(provider, ProxyIdentityProvider):
+            allowed = list(provider.allowed_users)
+            return remote_user(headers, provider.proxy_secret, allowed) is not None
+        # A hub's user server: the hub's proxy and its tokens decide.
+        return True
 
     def _config_file_names(self) -> list[str]:
         names = ["jupyter_config", self.config_file_name]

@@ -53,6 +53,7 @@ IDENTITY_SECTIONS = (
     "IdentityProvider",
     "PasswordIdentityProvider",
     "LegacyIdentityProvider",
+    "ServiceIdentityProvider",
     "ProxyIdentityProvider",
 )
 

@@ -59,7 +59,10 @@ class ProxyIdentityProvider(IdentityProvider):
         user = remote_user(handler.request.headers, self.proxy_secret, list(self.allowed_users))
         if user is None:
             # Direct to the listener, forged or unknown: refuse outright (no login page to
-            # send anyone to, and websockets must never upgrade).
+            # send anyone to, and websockets must never upgrade). Known as nobody first:
+            # the 403 page asks who is logged in, which would otherwise be an uncaught
+            # error with its traceback.
+            handler.current_user = None
             raise web.HTTPError(403)
         name = handler.request.headers.get("Remote-Name", "") or user
         return User(username=user, name=name, display_name=name)

@@ -11,7 +11,7 @@ from jupyter_service.config import ServiceConfig
 COOKIE_MAX_AGE_DAYS = 7
 PORT_RETRIES_EMBEDDED = 50
 PROXY_IDENTITY_PROVIDER = "jupyter_service.server.proxy_auth.ProxyIdentityProvider"
-PASSWORD_IDENTITY_PROVIDER = "jupyter_server.auth.identity.PasswordIdentityProvider"
+PASSWORD_IDENTITY_PROVIDER = "jupyter_service.server.password_auth.ServiceIdentityProvider"
 KERNEL_SPEC_MANAGER = "jupyter_service.server.kernelspecs.ServiceKernelSpecManager"
 
 
@@ -84,6 +84,11 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         "cookie_options": {"samesite": "Lax", "expires_days": COOKIE_MAX_AGE_DAYS},
         "get_secure_cookie_kwargs": {"max_age_days": COOKIE_MAX_AGE_DAYS},
         "allow_password_change": False,
+        # TLS at nginx: the browser must never send the login cookie in the clear.
+        # (None: jupyter_server's own rule, Secure when the request itself came over https.)
+        "secure_cookie": (
+            True if config.reverseProxy.enable and config.reverseProxy.sslCertificate else None
+        ),
     }
     if config.auth_mode == "password":
         assert config.password
@@ -113,7 +118,7 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         lab["app_settings_dir"] = runtime.lab_settings_dir
     settings: dict[str, dict[str, Any]] = {
         "ServerApp": server,
-        "PasswordIdentityProvider": identity,
+        "ServiceIdentityProvider": identity,
         "LabApp": lab,
         "ProxyIdentityProvider": proxy,
         "LanguageServerManager": {"autodetect": False},
