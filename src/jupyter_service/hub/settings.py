@@ -87,7 +87,10 @@ def render_singleuser_settings(config: ServiceConfig, runtime: Runtime) -> dict[
     """Each user's server: the single-user service's pins, less what the hub sets, with the
     hub's extension; identical for every user (their home and prefix come from the hub)."""
     # Rendered without a password: the hub, not the user's server, checks the users' ones.
-    unauthenticated = replace(config, password=None, hub=replace(config.hub, passwords={}))
+    # (As the token mode: no password, no proxy; the hub's extension replaces the identity.)
+    unauthenticated = replace(
+        config, password=None, auth_mode="token", hub=replace(config.hub, passwords={})
+    )
     settings = copy.deepcopy(render_server_settings(unauthenticated, runtime))
     server = settings["ServerApp"]
     for key in HUB_OWNED_SERVER_KEYS:
