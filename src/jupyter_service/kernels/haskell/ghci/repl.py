@@ -98,7 +98,7 @@ class GhciRepl:
     def complete(self, code: str, cursor: int) -> Completion:
         """ghci's own completion (`:complete repl`) of the line up to the cursor."""
         self._ensure_running()
-        self._define_helpers(code)
+        self._define_helpers(code, base=True)  # so that they complete before first use
         line_start = code.rfind("\n", 0, cursor) + 1
         line = code[line_start:cursor]
         command = f':complete repl {_COMPLETE_LIMIT} "{render_haskell_string(line)}"\n'
@@ -201,11 +201,12 @@ class GhciRepl:
         message = render_packages_fixed_message()
         return Failure("GhciError", message, [item.text.rstrip("\n"), message])
 
-    def _define_helpers(self, code: str) -> None:
+    def _define_helpers(self, code: str, *, base: bool = False) -> None:
+        """Define the helpers `code` uses (and base's with `base`) that are not yet."""
         wanted = [
             index
             for index, pattern in enumerate((_BASE_HELPERS, _AESON_HELPERS))
-            if index not in self._defined and pattern.search(code)
+            if index not in self._defined and (pattern.search(code) or (base and index == 0))
         ]
         if not wanted:
             return
