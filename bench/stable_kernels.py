@@ -33,6 +33,7 @@ from jupyter_service.config import load_config
 from jupyter_service.kernels.python import LOCK_FILE, PROJECT_FILE, uv_bin, uv_env
 from jupyter_service.store.build import remove_tree, store_dir
 from jupyter_service.store.switch import lock_kernels, switch
+from jupyter_service.store.verify import find_damage, read_contents
 
 PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
@@ -150,6 +151,8 @@ def bench_small(work: Path, runs: int) -> None:
         f"`jupyter-service switch` median {statistics.median(cli) * 1000:.0f} ms "
         f"({runs} runs each)"
     )
+    path = Path(result.generation.kernels["small"].store_path)
+    bench_damage_check(path, runs, statistics.median(in_process))
 
     lock_dir = config_path.parent / "config.lock" / "small"
     bare_kernels = make_bare_venv(work, lock_dir)
@@ -164,6 +167,26 @@ def bench_small(work: Path, runs: int) -> None:
     print(
         f"first reply (start to execute reply): stable {s:.3f} s, bare byte-compiled venv "
         f"{b:.3f} s, ratio {s / b:.2f} (medians of {runs}, alternating)"
+    )
+
+
+def bench_damage_check(path: Path, runs: int, no_op_switch: float) -> None:
+    """The cheap check every no-op switch and doctor make (sizes), against the full one
+    `verify` makes (hashes), on one store path."""
+    cheap, full = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        assert not find_damage(path, contents=False)
+        cheap.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        assert not find_damage(path, contents=True)
+        full.append(time.perf_counter() - started)
+    c, f = statistics.median(cheap), statistics.median(full)
+    print(
+        f"damage check of {path.name} ({len(read_contents(path) or {})} entries, "
+        f"{du(path) / 2**20:.0f} MiB): cheap (sizes) {c * 1000:.1f} ms = "
+        f"{c / no_op_switch:.0%} of the in-process no-op switch; full (hashes, `verify`) "
+        f"{f * 1000:.0f} ms, {f / c:.0f}x the cheap one (medians of {runs})"
     )
 
 
@@ -192,7 +215,9 @@ def bench_full(work: Path) -> None:
     print(f"python-base: first reply to `{code}`: {cold:.2f} s first, {warm:.2f} s again")
     started = time.perf_counter()
     assert not switch(config, state).changed
-    print(f"python-base: no-op switch {(time.perf_counter() - started) * 1000:.1f} ms")
+    no_op = time.perf_counter() - started
+    print(f"python-base: no-op switch {no_op * 1000:.1f} ms")
+    bench_damage_check(path, 3, no_op)
 
 
 def main() -> None:

@@ -15,8 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_service.cli import main
+
 from .helpers import BASE_URL, PASSWORD, Service, free_port, hash_password, login, run_in_kernel
-from .stable_fixtures import MISSING, cli, render_config, tree_bytes, use_config
+from .stable_fixtures import (
+    MISSING,
+    PASSWORD_HASH,
+    cli,
+    render_config,
+    store_path,
+    tree_bytes,
+    use_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -162,3 +172,175 @@ def test_full_disk_during_a_build_is_one_clear_message(
     assert f"hint: free space there (`df -h {small_fs}`;" in err
     assert os.readlink(state / "current") == current
     assert sizes(state) == before
+
+
+# -- issue 10.4: damage is detected, not served ----------------------------------------------
+
+
+def store_file(path: Path, pattern: str) -> Path:
+    [found] = list(path.glob(pattern))
+    return found
+
+
+def writable(path: Path) -> None:
+    """Make a read-only store path's dir writable, as root (or a stray chmod) could."""
+    path.chmod(0o755)
+
+
+def test_a_damaged_store_path_is_named_rebuilt_by_switch_and_repaired_by_verify(
+    project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(project / "config.toml")
+    assert cli(capsys, "switch", "--config", config)[0] == 0
+    path = store_path(service_environ)
+    assert cli(capsys, "verify", "--config", config)[:2] == (
+        0,
+        f"ok: the store paths and generations in {service_environ} are intact\n",
+    )
+    # A file removed: verify and doctor name the path; switch rebuilds it.
+    module = store_file(path, "lib/python3*/site-packages/iniconfig/__init__.py")
+    writable(module.parent)
+    module.unlink()
+    rel = module.relative_to(path)
+    code, out, err = cli(capsys, "verify", "--config", config)
+    assert code == 1
+    assert out == f"damaged store path {path} (kernel small, generation 1): missing {rel}\n"
+    assert err.startswith("hint: ") and " verify --repair --config " in err
+    assert main(["doctor", "--config", config, "--no-kernels", "--json"]) == 1
+    [store] = [c for c in json.loads(capsys.readouterr().out)["checks"] if c["check"] == "store"]
+    assert (store["status"], store["subject"]) == ("fail", "small")
+    assert " verify --repair --config " in store["fix"]
+    code, _, err = cli(capsys, "switch", "--config", config)
+    assert code == 0, err
+    assert f"rebuilding small: {path} is damaged (missing {rel})" in err
+    assert module.is_file()
+    assert cli(capsys, "verify", "--config", config)[0] == 0
+    # A file changed in place, same size: only the hashes see it; --repair rebuilds.
+    writable(module.parent)
+    module.chmod(0o644)
+    text = module.read_bytes()
+    module.write_bytes(text[:-1] + (b"#" if text[-1:] != b"#" else b" "))
+    assert cli(capsys, "switch", "--config", config)[0] == 0  # the cheap check misses it
+    code, out, _ = cli(capsys, "verify", "--config", config)
+    assert code == 1 and out.endswith(f": changed {rel}\n"), out
+    code, out, err = cli(capsys, "verify", "--repair", "--config", config)
+    assert code == 0, out + err
+    assert out.endswith("repaired: the store and the generations are intact\n")
+    assert module.read_bytes() == text
+    assert cli(capsys, "verify", "--config", config)[0] == 0
+
+
+def test_a_garbage_kernelspec_in_a_generation_is_found_and_rewritten(
+    project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(project / "config.toml")
+    assert cli(capsys, "switch", "--config", config)[0] == 0
+    spec = service_environ / "current" / "kernels" / "small" / "kernel.json"
+    good = spec.read_text()
+    spec.write_text("{garbage")
+    code, out, _ = cli(capsys, "verify", "--config", config)
+    assert code == 1
+    spec_dir = service_environ / "generations" / "1" / "kernels" / "small"
+    assert out.startswith(f"damaged kernelspec {spec_dir} (kernel small, generation 1): ")
+    assert "is not valid JSON" in out
+    # `switch` no longer says "nothing to do": it writes a good generation.
+    code, out, err = cli(capsys, "switch", "--config", config)
+    assert code == 0 and "generation 2" in out + err, out + err
+    spec = service_environ / "current" / "kernels" / "small" / "kernel.json"
+    assert json.loads(spec.read_text())["metadata"]["jupyter_service"]["generation"] == 2
+    # Generation 1's is damaged still: --repair writes it again from its manifest.
+    assert cli(capsys, "verify", "--config", config)[0] == 1
+    assert cli(capsys, "verify", "--repair", "--config", config)[0] == 0
+    restored = service_environ / "generations" / "1" / "kernels" / "small" / "kernel.json"
+    assert restored.read_text() == good
+
+
+def test_check_validates_lock_files_and_run_warns_on_a_dangling_current(
+    project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project / "config.toml"
+    config.write_text("enable = true\n" + config.read_text().removeprefix("enable = true\n"))
+    lock_file = project / "config.lock" / "small" / "uv.lock"
+    good = lock_file.read_text()
+    assert cli(capsys, "check", "--config", str(config))[0] == 0
+    for damaged in (good[: len(good) // 2], "garbage = [\n", "version = 1\n"):
+        lock_file.write_text(damaged)
+        code, out, err = cli(capsys, "check", "--config", str(config))
+        assert (code, out) == (1, ""), damaged
+        assert f"  extraKernels.small: {lock_file} " in err, err
+        assert "; lock again: `" in err and " lock --config " in err
+    # `lock` resolves a damaged lock afresh instead of failing on it.
+    assert cli(capsys, "lock", "--config", str(config))[0] == 0
+    assert cli(capsys, "check", "--config", str(config))[0] == 0
+
+
+def test_run_with_a_dangling_current_warns_and_names_no_missing_default(
+    tmp_path: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jupyter_service.config import load_config
+    from jupyter_service.server.app import served_stable_kernels
+    from jupyter_service.server.settings import Runtime, render_server_settings
+
+    service_environ.mkdir(parents=True)
+    (service_environ / "current").symlink_to("generations/7")
+    config = tmp_path / "config.toml"
+    # enable = false: `run` stops right after its warnings, before serving.
+    config.write_text(
+        render_config(["iniconfig"], head=f"password = {json.dumps(PASSWORD_HASH)}\n")
+    )
+    code, _, err = cli(capsys, "run", "--config", str(config))
+    assert code == 1
+    assert err.startswith(
+        f"warning: {service_environ / 'current'} points at generations/7, which is gone, so "
+        "no stable kernel is served; run `"
+    ), err
+    served = served_stable_kernels(service_environ / "current" / "kernels")
+    assert served == ()
+    runtime = Runtime(
+        notebook_dir=str(tmp_path),
+        tools_dir=None,
+        terminal_rc=None,
+        stable_kernel_dir=str(service_environ / "current" / "kernels"),
+        stable_kernels=served,
+    )
+    settings = render_server_settings(load_config(config), runtime)
+    assert "MappingKernelManager" not in settings
+
+
+def test_render_binary_only() -> None:
+    from jupyter_service.kernels.python import render_binary_only
+
+    requirements = (
+        "iniconfig==2.3.1 \\\n    --hash=sha256:aa\n"
+        "Jedi==0.19.2 ; python_version >= '3.11' \\\n    --hash=sha256:bb\n"
+    )
+    assert render_binary_only(requirements, ()) == ["--only-binary", ":all:"]
+    assert render_binary_only(requirements, ("iniconfig",)) == ["--only-binary", "jedi"]
+
+
+def test_a_wheel_hash_that_no_longer_matches_fails_the_build_and_allow_build_is_recorded(
+    project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: uv quietly built the sdist instead. Now stable kernels install from wheels
+    only, unless `allowBuild` names the package; the manifest records which."""
+    config = project / "config.toml"
+    lock_file = project / "config.lock" / "small" / "uv.lock"
+    text = lock_file.read_text()
+    start = text.index("iniconfig-2.3.1-py3-none-any.whl")
+    digest = text.index("sha256:", start) + len("sha256:")
+    lock_file.write_text(text[:digest] + "0" * 64 + text[digest + 64 :])
+    code, out, err = cli(capsys, "switch", "--config", str(config))
+    assert code == 1, out + err
+    assert "building stable kernel small failed" in err
+    assert "hash" in err.lower()
+    assert not (service_environ / "current").exists()
+    assert [
+        p.name for p in (service_environ / "store").iterdir() if not p.name.startswith(".")
+    ] == []
+    # Allowed to be built (the wheel is used when it matches): recorded in the manifest.
+    lock_file.write_text(text)
+    config.write_text(config.read_text() + 'allowBuild = ["iniconfig"]\n')
+    code, out, err = cli(capsys, "switch", "--config", str(config))
+    assert code == 0, out + err
+    manifest = json.loads((service_environ / "current" / "manifest.json").read_text())
+    assert manifest["kernels"]["small"]["details"]["allow_build"] == "iniconfig"

@@ -23,6 +23,7 @@ from jupyter_service.commands import (
     rollback,
     serve,
     switch,
+    verify,
 )
 from jupyter_service.commands.common import add_config_argument, add_json_argument
 from jupyter_service.errors import run_handler
@@ -41,6 +42,7 @@ COMMANDS = (
     install_service,
     hub_config,
     doctor,
+    verify,
 )
 
 

@@ -6,6 +6,7 @@ other command (a no-op `switch` above all) should not pay for it."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -79,12 +80,20 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    from jupyter_service.hints import service_hint
     from jupyter_service.store.generations import current_number
     from jupyter_service.store.switch import stable_kernels, switch_hint
 
     config = resolve_config(args)
     state = paths.state_dir()
-    if stable_kernels(config) and current_number(state) is None:
+    link = state / "current"
+    if link.is_symlink() and not link.exists():
+        _say(
+            f"warning: {link} points at {os.readlink(link)}, which is gone, so no stable "
+            f"kernel is served; run `{service_hint('rollback', writes=[state])}` or "
+            f"`{switch_hint(config.source, state)}`"
+        )
+    elif stable_kernels(config) and current_number(state) is None:
         _say(
             "warning: no generation is current, so no stable kernel is served; "
             f"run `{switch_hint(config.source, state)}`"

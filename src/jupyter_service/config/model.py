@@ -160,7 +160,12 @@ def stable_kernel(name: str, table: dict[str, Any]) -> StableKernel:
         name=name,
         language=language,
         packages=packages,
-        options={k: str(v) for k, v in table.items() if k not in _KERNEL_KEYS and v is not None},
+        # A list option (allowBuild) as one comma-separated string.
+        options={
+            k: ",".join(v) if isinstance(v, list) else str(v)
+            for k, v in table.items()
+            if k not in _KERNEL_KEYS and v is not None and v != []
+        },
         enable=bool(table.get("enable", preset is None)),
         displayName=table.get("displayName") or (preset.displayName if preset else None),
         env=dict(table.get("env", {})),

@@ -54,7 +54,10 @@ def load_with_problems(path: Path) -> tuple[ServiceConfig | None, Problems]:
     _, problems = parse_config(text, source=path, check_host=True)
     config, _ = parse_config(text, source=path)
     if config is not None:
-        problems += runnable_problems(config)
+        from jupyter_service import paths
+        from jupyter_service.store.switch import find_lock_problems
+
+        problems += runnable_problems(config) + find_lock_problems(config, paths.state_dir())
     return config, problems
 
 

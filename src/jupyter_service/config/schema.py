@@ -175,6 +175,16 @@ IHASKELL = Table(
     "Stable Haskell kernel",
 )
 
+# A stable Python kernel's packages install from locked wheels only, but these.
+ALLOW_BUILD = Opt(
+    "list",
+    [],
+    "Packages that may be built from source (sdist); every other one installs from a "
+    "locked wheel only",
+    item_check=checks.check_requirement,
+    addition=True,
+)
+
 PYTHON_BASE = Table(
     {
         "enable": Opt("bool", False, "Enable Python kernel"),
@@ -190,6 +200,7 @@ PYTHON_BASE = Table(
             "Extra Python packages (PEP 508 strings)",
             item_check=checks.check_requirement,
         ),
+        "allowBuild": ALLOW_BUILD,
     },
     "Stable Python kernel with the data-science stack",
 )
@@ -222,6 +233,7 @@ OTHER_PYTHON_KERNEL = Table(
         ),
         "displayName": Opt("string", None, "Name shown in JupyterLab", addition=True),
         "env": Opt("table-of-strings", {}, "Environment variables of the kernel", addition=True),
+        "allowBuild": ALLOW_BUILD,
     },
     "More stable kernels, one table each",
     addition=True,

@@ -323,6 +323,33 @@ def check_gpu(state: Path) -> CheckResult:
     return read_gpu_probe(proc.returncode, proc.stdout, rollback)
 
 
+def check_store(loaded: LoadedConfig, state: Path) -> list[CheckResult]:
+    """`verify`'s cheap part on the current generation: its kernelspecs, and every file of
+    its store paths there, of its kind, and none added (no stat, no hashing)."""
+    from jupyter_service.store.verify import NO_RECORD, find_state_damage
+
+    # A dangling `current` is the generation check's to say.
+    found = find_state_damage(state, contents=False, current_only=True)
+    damage = [d for d in found if d.kind != "current"]
+    if not damage:
+        if (state / "current").exists():
+            return [CheckResult("store", "ok", "the current generation's store paths are intact")]
+        return [CheckResult("store", "skip", "no generation is current")]
+    config = loaded.config.source if loaded.config else None
+    fix = service_hint("verify", "--repair", config=config, writes=[state])
+    # A path an older version built has no record: it cannot be checked, which is no damage.
+    return [
+        CheckResult(
+            "store",
+            "warn" if item.problems[0].startswith(NO_RECORD) else "fail",
+            item.render().removeprefix("damaged "),
+            fix,
+            item.kernel,
+        )
+        for item in damage
+    ]
+
+
 @dataclass(frozen=True)
 class Context:
     """What every check may look at."""
@@ -380,6 +407,14 @@ CHECKS: tuple[Check, ...] = (
         "each stable kernel's lock against the config and this machine, as `switch` would",
         "`jupyter-service lock --config F`, or the `apt-get install PKG=VERSION` it names",
         lambda ctx: check_locks(ctx.loaded.config, ctx.state),
+    ),
+    Check(
+        "store",
+        "(ours)",
+        "`verify`'s cheap part on the current generation: its kernelspecs, and every file "
+        "recorded at each store path's build there, of its kind, none added",
+        "`jupyter-service verify --repair --config F`",
+        lambda ctx: check_store(ctx.loaded, ctx.state),
     ),
     Check(
         "stale-kernelspec",

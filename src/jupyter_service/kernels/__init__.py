@@ -113,6 +113,11 @@ class Language(Protocol):
         """Remove a lock dir this language wrote (and only such); return whether it did."""
         ...
 
+    def find_lock_problems(self, kernel: StableKernel, root: Path) -> list[str]:
+        """What is wrong with the kernel's lock files as files (truncated, garbage), found
+        without resolving or touching the machine (`check` runs it); none when unlocked."""
+        ...
+
     def check_lock(self, kernel: StableKernel, root: Path, hint: str) -> LockedKernel:
         """The kernel's lock when it satisfies the config; else a ServiceError saying why,
         with `hint`."""

@@ -206,6 +206,24 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
+def find_lock_problems(path: Path) -> list[str]:
+    """A uv.lock that exists must be uv's TOML with its version and its packages. Reads it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{path} cannot be read: {exc}"]
+    except tomllib.TOMLDecodeError as exc:
+        return [f"{path} is not valid TOML ({exc}): truncated or damaged"]
+    packages = data.get("package")
+    if not isinstance(data.get("version"), int) or not isinstance(packages, list) or not packages:
+        return [f"{path} is not a uv lock (no `version` and `[[package]]` entries)"]
+    if not all(isinstance(p, dict) and "name" in p and "version" in p for p in packages):
+        return [f"{path} has a `[[package]]` entry without its name or version"]
+    return []
+
+
 def write_lock(
     kernel: StableKernel, interpreter: Interpreter, root: Path, *, upgrade: bool, logs: Path
 ) -> bool:
@@ -216,8 +234,9 @@ def write_lock(
     work = scratch_dir(root)
     try:
         (work / PROJECT_FILE).write_text(render_pyproject(kernel, interpreter.minor))
-        if before[1] is not None:
-            # Starting from the old lock keeps every pin the config still allows.
+        if before[1] is not None and not find_lock_problems(directory / LOCK_FILE):
+            # Starting from the old lock keeps every pin the config still allows (a damaged
+            # one is resolved afresh).
             (work / LOCK_FILE).write_bytes(before[1])
         cmd = [uv_bin(), "lock", "--project", str(work), "--python", interpreter.executable]
         if upgrade:
@@ -279,8 +298,39 @@ def _is_requirement(line: str) -> bool:
     return bool(text) and not text.startswith(("#", "--", "\\"))
 
 
-def build_venv(name: str, lock_dir: Path, interpreter: Interpreter, work: Path, logs: Path) -> Path:
-    """Build the kernel's venv in `work` from the lock in `lock_dir`, hashes checked."""
+def allowed_builds(kernel: StableKernel) -> tuple[str, ...]:
+    """The packages `allowBuild` lets be built from source, canonical names, sorted."""
+    names = kernel.options.get("allowBuild", "")
+    return tuple(sorted({canonicalize_name(n) for n in names.split(",") if n}))
+
+
+def render_binary_only(requirements: str, allowed: tuple[str, ...]) -> list[str]:
+    """uv's options that install every package of `requirements` (uv export's format) from
+    a wheel, but those `allowed` to be built. Pure."""
+    if not allowed:
+        return ["--only-binary", ":all:"]
+    names = sorted(
+        {
+            canonicalize_name(line.split("==")[0].split(";")[0].strip())
+            for line in requirements.splitlines()
+            if line and not line[0].isspace() and not line.startswith(("#", "-"))
+        }
+        - set(allowed)
+    )
+    return [arg for name in names for arg in ("--only-binary", name)]
+
+
+def build_venv(
+    name: str,
+    lock_dir: Path,
+    interpreter: Interpreter,
+    work: Path,
+    logs: Path,
+    allowed: tuple[str, ...] = (),
+) -> Path:
+    """Build the kernel's venv in `work` from the lock in `lock_dir`, hashes checked, from
+    wheels only but for the packages `allowed` to be built (a wheel whose hash no longer
+    matches fails the build; it never falls back to the sdist)."""
     uv, env = uv_bin(), uv_env()
     what = f"building stable kernel {name} failed"
     project = work / "project"
@@ -308,7 +358,8 @@ def build_venv(name: str, lock_dir: Path, interpreter: Interpreter, work: Path, 
     )
     # Copies, not hardlinks into uv's cache: a store path shares no inode with anything.
     sync = [uv, "pip", "sync", "--python", str(venv / "bin" / "python"), "--require-hashes"]
-    sync += ["--compile-bytecode", "--link-mode", "copy", str(requirements)]
+    sync += ["--compile-bytecode", "--link-mode", "copy"]
+    sync += [*render_binary_only(requirements.read_text(), allowed), str(requirements)]
     count = sum(1 for line in requirements.read_text().splitlines() if _is_requirement(line))
     label = f"installing {count} packages into {name}"
     run_subprocess(sync, env=env, log_dir=logs, what=what, progress=Progress(label, watch=venv))
@@ -477,6 +528,9 @@ class PythonLanguage:
             (directory / name).unlink(missing_ok=True)
         return True
 
+    def find_lock_problems(self, kernel: StableKernel, root: Path) -> list[str]:
+        return find_lock_problems(root / kernel.name / LOCK_FILE)
+
     def check_lock(self, kernel: StableKernel, root: Path, hint: str) -> LockedKernel:
         interpreter = self.interpreter(kernel)
         directory = root / kernel.name
@@ -494,16 +548,31 @@ class PythonLanguage:
                 f"{describe_mismatch(locked, wanted)}",
                 hint=hint,
             )
-        return LockedKernel(kernel, directory, file_sha256(lock), {"python": interpreter.version})
+        details = {"python": interpreter.version}
+        if allowed_builds(kernel):
+            # Recorded: which packages this store path may hold built from source.
+            details["allow_build"] = ",".join(allowed_builds(kernel))
+        return LockedKernel(kernel, directory, file_sha256(lock), details)
 
     def store_key_inputs(self, locked: LockedKernel) -> dict[str, Any]:
-        return store_key_inputs(locked.lock_sha256, self.interpreter(locked.kernel))
+        inputs = store_key_inputs(locked.lock_sha256, self.interpreter(locked.kernel))
+        if allowed_builds(locked.kernel):
+            # Only when set: store paths built before the option keep their keys.
+            inputs["allow_build"] = list(allowed_builds(locked.kernel))
+        return inputs
 
     def build(self, locked: LockedKernel, target: Path, logs: Path) -> None:
         interpreter = self.interpreter(locked.kernel)
         install_tree(
             target,
-            lambda work: build_venv(locked.kernel.name, locked.lock_dir, interpreter, work, logs),
+            lambda work: build_venv(
+                locked.kernel.name,
+                locked.lock_dir,
+                interpreter,
+                work,
+                logs,
+                allowed_builds(locked.kernel),
+            ),
         )
 
     def render_kernelspec(self, name: str, entry: ManifestEntry, generation: int) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from jupyter_service.store.verify import write_contents
+
 TMP_PREFIX = ".tmp-"
 
 
@@ -64,6 +66,16 @@ def remove_tree(root: Path) -> None:
     shutil.rmtree(root)
 
 
+def replace_damaged(path: Path) -> Path:
+    """Move a damaged store path aside (a scratch name, removed with `remove_tree` once its
+    rebuild is in place, or by the next `remove_stale_work`), so it can be built again."""
+    aside = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}damaged-{path.name}-", dir=path.parent))
+    os.chmod(path, 0o755)  # moving a dir to another parent rewrites its `..`
+    moved = aside / path.name
+    path.rename(moved)
+    return aside
+
+
 def remove_stale_work(store: Path) -> dict[Path, int]:
     """Remove the temp dirs a killed build left (callers hold the state lock); return each
     one's size in bytes."""
@@ -86,6 +98,7 @@ def install_tree(target: Path, fill: Callable[[Path], Path]) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=target.parent))
     try:
         tree = fill(work)
+        write_contents(target, tree)
         set_read_only(tree)
         # Moving a dir to another parent rewrites its `..`: it must be writable until then.
         os.chmod(tree, 0o755)

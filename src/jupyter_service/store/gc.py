@@ -9,6 +9,7 @@ from pathlib import Path
 from jupyter_service.fsutil import tree_size
 from jupyter_service.inuse import find_users
 from jupyter_service.store import build, generations
+from jupyter_service.store.verify import CONTENTS_DIR, remove_contents
 
 
 @dataclass
@@ -56,5 +57,12 @@ def collect_garbage(state: Path, keep: int | None = None) -> GcResult:
             doomed = store / f"{build.TMP_PREFIX}gc-{path.name}"
             path.rename(doomed)
             build.remove_tree(doomed)
+            remove_contents(path)
             result.removed_paths.append(str(path))
+        # Records of store paths that are gone (a build killed before its rename).
+        records = store / CONTENTS_DIR
+        if records.is_dir():
+            for record in records.glob("*.json"):
+                if not (store / record.name.removesuffix(".json")).is_dir():
+                    record.unlink(missing_ok=True)
     return result

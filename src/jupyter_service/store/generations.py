@@ -113,6 +113,23 @@ def _write_kernel_dir(directory: Path, name: str, entry: ManifestEntry, number: 
         shutil.copyfile(logo, directory / logo.name)
 
 
+def rewrite_kernelspec(generation: Generation, name: str) -> None:
+    """Write generation `generation`'s kernelspec of `name` again from its manifest, aside
+    and renamed over the damaged one."""
+    entry = generation.kernels[name]
+    kernels = generation.path / KERNELS
+    work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=generation.path))
+    try:
+        _write_kernel_dir(work / name, name, entry, generation.number)
+        doomed = work / ".damaged"
+        if (kernels / name).exists():
+            (kernels / name).rename(doomed)
+        kernels.mkdir(exist_ok=True)
+        (work / name).rename(kernels / name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def write_generation(
     state: Path, kernels: dict[str, ManifestEntry], config: str | None
 ) -> Generation:

@@ -14,14 +14,16 @@ from jupyter_service.errors import ServiceError, disk_full_error
 from jupyter_service.fsutil import tree_size
 from jupyter_service.hints import service_hint
 from jupyter_service.kernels import (
+    Language,
     Languages,
     LockedKernel,
     StableKernel,
     find_language,
+    language,
     language_names,
 )
 from jupyter_service.proc import format_duration, format_size
-from jupyter_service.store import build, generations, lock
+from jupyter_service.store import build, generations, lock, verify
 from jupyter_service.store.manifest import ManifestEntry
 
 Say = Callable[[str], None]
@@ -79,6 +81,20 @@ def switch_hint(config: Path | None, state: Path) -> str:
 
 def generations_hint(config: Path | None) -> str:
     return service_hint("generations", config=config)
+
+
+def find_lock_problems(config: ServiceConfig, state: Path) -> list[tuple[str, str]]:
+    """Lock files that are there but damaged (truncated, garbage), by kernel, each with what
+    fixes it; found without resolving (`check` runs it)."""
+    if config.source is None:
+        return []
+    root = lock.lock_root(config.source)
+    problems = []
+    for kernel in stable_kernels(config):
+        for problem in language(kernel.language).find_lock_problems(kernel, root):
+            fix = lock_hint(config.source, state)
+            problems.append((f"extraKernels.{kernel.name}", f"{problem}; lock again: `{fix}`"))
+    return problems
 
 
 def missing_locks(config: ServiceConfig) -> list[str]:
@@ -196,8 +212,19 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
     desired = {p.kernel.name: p.entry() for p in plans}
     with generations.state_lock(state):
         current = generations.current_generation(state)
-        if desired == (current.kernels if current else {}) and all(
-            p.store_path.is_dir() for p in plans
+        # The cheap check: every recorded file there, of its kind, and none added. A
+        # damaged path is rebuilt, never called current.
+        damaged = {
+            p.kernel.name: problems
+            for p in plans
+            if p.store_path.is_dir()
+            and (problems := verify.find_damage(p.store_path, contents=False, unrecorded_ok=True))
+        }
+        if (
+            desired == (current.kernels if current else {})
+            and all(p.store_path.is_dir() for p in plans)
+            and not damaged
+            and not (current and generation_damage(current))
         ):
             return SwitchResult(current, False, [])
         with _os_errors(f"cannot switch in the state dir {state}", state, "switching"):
@@ -206,22 +233,32 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
             generations.remove_stale_work(state)
             built = []
             for plan in plans:
-                if plan.store_path.is_dir():
+                aside = None
+                if plan.kernel.name in damaged:
+                    shown = verify.summarize(damaged[plan.kernel.name])
+                    say(f"rebuilding {plan.kernel.name}: {plan.store_path} is damaged ({shown})")
+                    aside = build.replace_damaged(plan.store_path)
+                elif plan.store_path.is_dir():
                     continue
-                _build(plan, languages, state, say)
+                _build(plan, languages, state, say, aside)
                 built.append(plan.kernel.name)
             source = str(config.source.resolve()) if config.source else None
             generation = generations.write_generation(state, desired, source)
         return SwitchResult(generation, True, built)
 
 
-def _build(plan: KernelPlan, languages: Languages, state: Path, say: Say) -> None:
-    """Build one store path, saying how long it took; interrupted, say so and what is left."""
+def _build(
+    plan: KernelPlan, languages: Languages, state: Path, say: Say, aside: Path | None = None
+) -> None:
+    """Build one store path, saying how long it took; interrupted, say so and what is left.
+    `aside`: the damaged copy this build replaces (see `rebuild_store_path`)."""
     name = plan.kernel.name
-    say(f"building {name} into {plan.store_path}")
+    if aside is None:
+        say(f"building {name} into {plan.store_path}")
     started = time.monotonic()
     try:
-        languages(plan.kernel.language).build(plan.locked, plan.store_path, build.log_dir(state))
+        backend = languages(plan.kernel.language)
+        rebuild_store_path(backend, plan.locked, plan.store_path, aside, state)
     except KeyboardInterrupt:
         left = sorted(build.store_dir(state).glob(f"{build.TMP_PREFIX}{plan.store_path.name}-*"))
         where = (
@@ -240,6 +277,64 @@ def _build(plan: KernelPlan, languages: Languages, state: Path, say: Say) -> Non
         f"built {name} in {format_duration(time.monotonic() - started)} "
         f"({format_size(tree_size(plan.store_path))})"
     )
+
+
+def rebuild_store_path(
+    backend: Language, locked: LockedKernel, path: Path, aside: Path | None, state: Path
+) -> None:
+    """Build `path`; the damaged copy moved `aside` (if any) is removed once the new one is
+    in place, and put back if the build fails (damaged still beats missing)."""
+    try:
+        backend.build(locked, path, build.log_dir(state))
+    except BaseException:
+        if aside is not None and not path.exists():
+            (aside / path.name).rename(path)
+            build.remove_tree(aside)
+        raise
+    if aside is not None:
+        build.remove_tree(aside)
+
+
+def repair(
+    config: ServiceConfig, state: Path, damage: list[verify.Damage], *, say: Say = _quiet
+) -> list[verify.Damage]:
+    """Rebuild each damaged store path from the config's lock (through its language) and
+    write each damaged kernelspec again from its generation's manifest; return what could
+    not be repaired (a store path whose lock the config no longer has, the `current` link)."""
+    languages = Languages()
+    plans = {p.store_path: p for p in plan_kernels(config, state, languages, say)}
+    left = []
+    with (
+        generations.state_lock(state),
+        _os_errors(f"cannot repair in the state dir {state}", state, "repairing"),
+    ):
+        build.remove_stale_work(build.store_dir(state))
+        for item in damage:
+            if item.kind == "kernelspec":
+                generation = generations.read_generation(state, item.generations[0])
+                if generation is not None:
+                    generations.rewrite_kernelspec(generation, item.kernel)
+                    say(f"rewrote {item.path}")
+                    continue
+            plan = plans.get(item.path) if item.kind == "store path" else None
+            if plan is None:
+                left.append(item)
+                continue
+            say(f"rebuilding {plan.kernel.name} into {plan.store_path}")
+            aside = build.replace_damaged(item.path) if item.path.exists() else None
+            backend = languages(plan.kernel.language)
+            rebuild_store_path(backend, plan.locked, plan.store_path, aside, state)
+    return left
+
+
+def generation_damage(generation: generations.Generation) -> list[str]:
+    """What is wrong with a generation's kernelspecs (a garbage or missing kernel.json)."""
+    found = []
+    for name, entry in generation.kernels.items():
+        problem = verify.find_kernelspec_damage(generation.path, generation.number, name, entry)
+        if problem:
+            found.append(problem)
+    return found
 
 
 def rollback(
