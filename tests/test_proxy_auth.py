@@ -263,3 +263,27 @@ def test_login_pages_without_the_proxy_are_a_clean_403(service: Service, path: s
     assert raw_request(service, path, [])[0] == 403
     time.sleep(0.5)
     assert "Traceback" not in service.output()[mark:], service.output()[mark:]
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        ("Alice Liddell", "Alice Liddell"),
+        ("<img src=x onerror=alert(1)>", OWNER),
+        ('Alice "admin"', OWNER),
+        ("x" * 101, OWNER),
+    ],
+)
+def test_remote_name_is_validated(service: Service, secret: str, sent: str, shown: str) -> None:
+    # SECURITY 34: markup in Authelia's Remote-Name never reaches JupyterLab.
+    import json
+
+    lines = [f"GET {BASE_URL}api/me HTTP/1.1", f"Host: 127.0.0.1:{service.port}"]
+    lines += [f"{name}: {value}" for name, value in [*proxied(secret), ("Remote-Name", sent)]]
+    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
+        sock.sendall("\r\n".join([*lines, "Connection: close", "", ""]).encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    identity = json.loads(data.split(b"\r\n\r\n", 1)[1])["identity"]
+    assert (identity["name"], identity["display_name"]) == (shown, shown)

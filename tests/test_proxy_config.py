@@ -219,7 +219,18 @@ def test_tls_and_listen_port() -> None:
         '    ssl_certificate "/etc/ssl/j.pem";\n'
         '    ssl_certificate_key "/etc/ssl/j.key";\n'
         "    ssl_protocols TLSv1.2 TLSv1.3;\n"
+        '    add_header Strict-Transport-Security "max-age=31536000" always;\n'
     ) in site
+
+
+def test_only_our_domains_are_served() -> None:
+    # SECURITY.md 34: any other Host is dropped (444) by the site itself.
+    site = render_nginx_site(parsed(AUTHELIA), SECRET)
+    assert (
+        '    if ($host !~* "^(jupyter\\.example\\.com|nb\\.example\\.org)$") { return 444; }\n'
+        in site
+    )
+    assert "Strict-Transport-Security" not in site  # plain HTTP: no HSTS
 
 
 def test_ipv6_upstream_and_authelia_path() -> None:

@@ -154,7 +154,13 @@ def render_nginx_site(config: ServiceConfig, secret: str | None) -> str:
             f'ssl_certificate "{proxy.sslCertificate}";',
             f'ssl_certificate_key "{proxy.sslCertificateKey}";',
             "ssl_protocols TLSv1.2 TLSv1.3;",
+            # Browsers that saw the site over TLS never try it in the clear again.
+            'add_header Strict-Transport-Security "max-age=31536000" always;',
         ]
+    # Only our domains: a request that reaches this server block with another Host
+    # (`localhost`, an address, a made-up name) is dropped without an answer.
+    hosts = "|".join(re.escape(domain.lower()) for domain in proxy.domains)
+    server.append(f'if ($host !~* "^({hosts})$") {{ return 444; }}')
     server.append(f"client_max_body_size {MAX_BODY};")
     text = "".join(f"    {line}\n" for line in server)
     text += _LOCATIONS_COMMENT if authelia else ""

@@ -64,5 +64,17 @@ class ProxyIdentityProvider(IdentityProvider):
             # error with its traceback.
             handler.current_user = None
             raise web.HTTPError(403)
-        name = handler.request.headers.get("Remote-Name", "") or user
+        name = display_name(handler.request.headers, user)
         return User(username=user, name=name, display_name=name)
+
+
+# A display name as people write theirs; markup, quotes and control characters are not.
+DISPLAY_NAME = re.compile(r"[^\x00-\x1f\x7f<>&\"'`]{1,100}")
+
+
+def display_name(headers: Any, user: str) -> str:
+    """Authelia's `Remote-Name` when it reads as a name, else the user name. Pure."""
+    values = headers.get_list("Remote-Name")
+    if len(values) == 1 and DISPLAY_NAME.fullmatch(values[0].strip()):
+        return str(values[0].strip())
+    return user
