@@ -171,7 +171,7 @@ def bench_small(work: Path, runs: int) -> None:
 
 
 def bench_damage_check(path: Path, runs: int, no_op_switch: float) -> None:
-    """The cheap check every no-op switch and doctor make (sizes), against the full one
+    """The cheap check every no-op switch and doctor make (names and kinds), against the full one
     `verify` makes (hashes), on one store path."""
     cheap, full = [], []
     for _ in range(runs):
@@ -184,7 +184,7 @@ def bench_damage_check(path: Path, runs: int, no_op_switch: float) -> None:
     c, f = statistics.median(cheap), statistics.median(full)
     print(
         f"damage check of {path.name} ({len(read_contents(path) or {})} entries, "
-        f"{du(path) / 2**20:.0f} MiB): cheap (sizes) {c * 1000:.1f} ms = "
+        f"{du(path) / 2**20:.0f} MiB): cheap (names and kinds) {c * 1000:.1f} ms = "
         f"{c / no_op_switch:.0%} of the in-process no-op switch; full (hashes, `verify`) "
         f"{f * 1000:.0f} ms, {f / c:.0f}x the cheap one (medians of {runs})"
     )
