@@ -410,3 +410,14 @@ def test_kernel_executes_over_the_proxied_websocket(stack: Stack, kernel_id: str
     finally:
         ws.close()
     assert out == "42\n"
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "evil.example"])
+def test_other_hosts_are_dropped_by_the_site(stack: Stack, host: str) -> None:
+    # SECURITY.md 34: nginx answers nothing (444) for a Host that is not one of the domains.
+    with pytest.raises(requests.ConnectionError):
+        requests.get(
+            f"http://127.0.0.1:{stack.nginx_port}{BASE_URL}lab",
+            headers={"Host": f"{host}:{stack.nginx_port}"},
+            timeout=30,
+        )
