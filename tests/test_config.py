@@ -104,6 +104,8 @@ def test_defaults_follow_the_original_tables() -> None:
         '[extraKernels.ihaskell]\npackage = "ihaskell"\nextraPackages = ["lens-aeson"]',
         '[extraKernels.ml]\nlanguage = "python"\npackages = ["numpy"]\ndisplayName = "ML"\nenv = {OMP_NUM_THREADS = "2"}',
         '[reverseProxy]\nenable = true\ndomains = ["jupyter.example.com"]',
+        '[extraKernels.python-base]\npreheat = 2\npreload = ["numpy", "os.path"]',
+        '[extraKernels.ml]\nlanguage = "python"\npreheat = 1',
     ],
 )
 def test_valid_option(line: str) -> None:
@@ -228,6 +230,22 @@ def test_valid_option(line: str) -> None:
             "expected a table, got boolean",
         ),
         ("prot = 8888", "prot", "unknown key; did you mean 'port'?"),
+        (
+            "[extraKernels.python-base]\npreheat = 17",
+            "extraKernels.python-base.preheat",
+            "17 is out of range; allowed: 0 (none) to 16 pre-warmed kernels",
+        ),
+        (
+            '[extraKernels.python-base]\npreload = ["numpy; rm -rf /"]',
+            "extraKernels.python-base.preload[0]",
+            "'numpy; rm -rf /' is not a module name; allowed: a dotted name such as 'numpy' or "
+            "'os.path'",
+        ),
+        (
+            '[extraKernels.hs]\nlanguage = "haskell"\npreload = ["lens"]',
+            "extraKernels.hs.preload",
+            "modules are imported ahead in Python kernels only",
+        ),
         (
             "[extraKernels.python-base]\nextraPakages = []",
             "extraKernels.python-base.extraPakages",

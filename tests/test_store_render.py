@@ -154,3 +154,31 @@ def test_kernelspec_manager_puts_the_stable_dir_first(tmp_path: Path) -> None:
     config = Config({"ServiceKernelSpecManager": {"stable_kernel_dir": stable}})
     manager = ServiceKernelSpecManager(config=config)
     assert manager.kernel_dirs == [stable, *KernelSpecManager().kernel_dirs]
+
+
+def test_preheated_kernels_get_a_pool_in_the_kernel_manager() -> None:
+    """`preheat`/`preload` of an enabled stable kernel reach the pooling kernel manager;
+    without any, the server keeps its usual one."""
+    from jupyter_service.config import parse_config
+
+    text = (
+        'enable = true\npassword = "argon2:$argon2id$v=19$m=10240,t=10,p=8$'
+        'JgmFmHnWq2nbyINEzBHQLQ$w3PNZ1rUn1S3Aq9G1IFlkhHEoWZCnwx3cRFA2VtjJms"\n'
+        '[extraKernels.python-base]\nenable = true\npreheat = 2\npreload = ["numpy"]\n'
+        '[extraKernels.off]\nlanguage = "python"\nenable = false\npreheat = 3\n'
+    )
+    config, problems = parse_config(text)
+    assert problems == [] and config is not None
+    runtime = Runtime("/nb", None, None, stable_kernel_dir="/state/current/kernels")
+    settings = render_server_settings(config, runtime)
+    assert settings["ServerApp"]["kernel_manager_class"] == (
+        "jupyter_service.server.pool.PoolingKernelManager"
+    )
+    assert settings["PoolingKernelManager"] == {
+        "preheat": {"python-base": 2},
+        "preload": {"python-base": ["numpy"]},
+    }
+    cold, _ = parse_config(text.replace("preheat = 2", "preheat = 0").replace("preheat = 3", ""))
+    assert cold is not None
+    plain = render_server_settings(cold, runtime)
+    assert "kernel_manager_class" not in plain["ServerApp"]

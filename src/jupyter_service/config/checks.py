@@ -205,6 +205,22 @@ def check_cpu_limit(value: str) -> str | None:
     return f"{value!r} is not a CPU count; allowed: a positive number, such as '1' or '0.5'"
 
 
+MAX_PREHEAT = 16
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def check_preheat(value: int) -> str | None:
+    if 0 <= value <= MAX_PREHEAT:
+        return None
+    return f"{value} is out of range; allowed: 0 (none) to {MAX_PREHEAT} pre-warmed kernels"
+
+
+def check_module(value: str) -> str | None:
+    if _MODULE.fullmatch(value):
+        return None
+    return f"{value!r} is not a module name; allowed: a dotted name such as 'numpy' or 'os.path'"
+
+
 def check_idle_timeout(value: int) -> str | None:
     if value >= 0:
         return None

@@ -70,7 +70,16 @@ PRESETS = {
     IHASKELL: Preset("haskell", preferred=True),
 }
 # Keys every `extraKernels.<name>` table may have; the others are its language's options.
-_KERNEL_KEYS = ("enable", "language", "packages", "extraPackages", "displayName", "env")
+_KERNEL_KEYS = (
+    "enable",
+    "language",
+    "packages",
+    "extraPackages",
+    "displayName",
+    "env",
+    "preheat",
+    "preload",
+)
 
 
 # The option dataclasses carry no defaults: the schema (config/schema.py) holds each
@@ -171,6 +180,8 @@ def stable_kernel(name: str, table: dict[str, Any]) -> StableKernel:
         env=dict(table.get("env", {})),
         packagesKey=key,
         preferred=preset.preferred if preset else False,
+        preheat=int(table.get("preheat", 0)),
+        preload=tuple(table.get("preload", ())),
     )
 
 
@@ -350,6 +361,11 @@ def parse_config(
         return None, problems
     kernels = tuple(stable_kernel(n, t) for n, t in values["extraKernels"].items())
     problems += _package_problems(kernels)
+    problems += [
+        (f"extraKernels.{k.name}.preload", "modules are imported ahead in Python kernels only")
+        for k in kernels
+        if k.preload and k.language != "python"
+    ]
     if problems:
         return None, problems
     auth, _ = decide_auth(values)

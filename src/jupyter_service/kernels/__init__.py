@@ -53,6 +53,9 @@ class StableKernel:
     env: Mapping[str, str] = field(default_factory=dict)
     packagesKey: str = "packages"
     preferred: bool = False
+    # Pre-warmed kernels the server keeps started and idle, and what they import ahead.
+    preheat: int = 0
+    preload: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

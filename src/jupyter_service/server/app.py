@@ -82,6 +82,13 @@ class ServiceServerApp(ServerApp):
             self.log.info("jupyter-service %s", line)
         self.log.info("jupyter-service serving at: %s", self.display_url)
 
+    async def _post_start(self) -> None:
+        await super()._post_start()  # type: ignore[no-untyped-call]
+        # Pre-warmed stable kernels (`preheat`): their pools fill once the loop runs.
+        start_pools = getattr(self.kernel_manager, "start_pools", None)
+        if start_pools is not None:
+            start_pools()
+
     def init_logging(self) -> None:
         super().init_logging()
         self.log.addFilter(startup_log_filter)

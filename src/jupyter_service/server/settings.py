@@ -13,6 +13,8 @@ PORT_RETRIES_EMBEDDED = 50
 PROXY_IDENTITY_PROVIDER = "jupyter_service.server.proxy_auth.ProxyIdentityProvider"
 PASSWORD_IDENTITY_PROVIDER = "jupyter_service.server.password_auth.ServiceIdentityProvider"
 KERNEL_SPEC_MANAGER = "jupyter_service.server.kernelspecs.ServiceKernelSpecManager"
+# With pre-warmed stable kernels (`preheat`): the kernel manager that keeps their pools.
+KERNEL_MANAGER = "jupyter_service.server.pool.PoolingKernelManager"
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,13 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
         if served:
             preferred = [k for k in served if k.preferred] or served
             settings["MappingKernelManager"] = {"default_kernel_name": preferred[0].name}
+        warm = [k for k in config.stableKernels if k.enable and k.preheat > 0]
+        if warm:
+            server["kernel_manager_class"] = KERNEL_MANAGER
+            settings["PoolingKernelManager"] = {
+                "preheat": {k.name: k.preheat for k in warm},
+                "preload": {k.name: list(k.preload) for k in warm},
+            }
     return settings
 
 
