@@ -164,6 +164,24 @@ def validate_table(
 
 # -- the options ----------------------------------------------------------------------------
 
+# Pre-warmed kernels, for any stable Python kernel (server/pool.py).
+POOL_OPTIONS = {
+    "preheat": Opt(
+        "int",
+        0,
+        "Kernels of it kept started and idle, so opening a notebook takes one at once",
+        check=checks.check_preheat,
+        addition=True,
+    ),
+    "preload": Opt(
+        "list",
+        [],
+        'Modules each pre-warmed kernel imports ahead (`["numpy", "pandas"]`)',
+        item_check=checks.check_module,
+        addition=True,
+    ),
+}
+
 IHASKELL = Table(
     {
         "enable": Opt("bool", False, "Enable IHaskell kernel"),
@@ -201,20 +219,7 @@ PYTHON_BASE = Table(
             item_check=checks.check_requirement,
         ),
         "allowBuild": ALLOW_BUILD,
-        "preheat": Opt(
-            "int",
-            0,
-            "Kernels of it kept started and idle, so opening a notebook takes one at once",
-            check=checks.check_preheat,
-            addition=True,
-        ),
-        "preload": Opt(
-            "list",
-            [],
-            'Modules each pre-warmed kernel imports ahead (`["numpy", "pandas"]`)',
-            item_check=checks.check_module,
-            addition=True,
-        ),
+        **POOL_OPTIONS,
     },
     "Stable Python kernel with the data-science stack",
 )
@@ -248,20 +253,7 @@ OTHER_PYTHON_KERNEL = Table(
         "displayName": Opt("string", None, "Name shown in JupyterLab", addition=True),
         "env": Opt("table-of-strings", {}, "Environment variables of the kernel", addition=True),
         "allowBuild": ALLOW_BUILD,
-        "preheat": Opt(
-            "int",
-            0,
-            "Kernels of it kept started and idle, so opening a notebook takes one at once",
-            check=checks.check_preheat,
-            addition=True,
-        ),
-        "preload": Opt(
-            "list",
-            [],
-            'Modules each pre-warmed kernel imports ahead (`["numpy", "pandas"]`)',
-            item_check=checks.check_module,
-            addition=True,
-        ),
+        **POOL_OPTIONS,
     },
     "More stable kernels, one table each",
     addition=True,
