@@ -248,6 +248,38 @@ def test_kernels_stale_tools_and_free_port(
 
 
 @pytest.mark.slow
+def test_kernel_check_says_what_the_pre_warmed_kernels_cost(
+    layout: Layout, service_environ: Path
+) -> None:
+    """A stable kernel with `preheat`: doctor's kernel check imports its preload in the
+    kernel it started and reports that kernel's memory, times preheat."""
+    import re
+
+    from jupyter_service.config import parse_config
+    from jupyter_service.doctor.kernels import check_kernels
+
+    assert venv_main(["create", "good"]) == 0
+    entry = ManifestEntry(
+        language="python",
+        store_path=str(layout.venvs / "good"),
+        lock_sha256="0" * 64,
+        display_name="Python (base)",
+    )
+    write_generation(service_environ, {"python-base": entry}, None)
+    config, problems = parse_config(
+        HEAD + '[extraKernels.python-base]\nenable = true\npreheat = 2\npreload = ["json"]\n'
+    )
+    assert problems == [] and config is not None
+    [base] = [r for r in check_kernels(config, service_environ) if r.subject == "python-base"]
+    assert base.status == "ok"
+    assert re.fullmatch(
+        r"Python \(base\) starts and answers `1\+1` with 2; 2 pre-warmed \(preheat\) with json "
+        r"imported: (\d+) MiB each, (\d+) MiB in all",
+        base.finding,
+    ), base.finding
+
+
+@pytest.mark.slow
 def test_missing_tool_and_dangling_generation(
     tmp_path: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,7 @@ from jupyter_service.config import ServiceConfig
 from jupyter_service.doctor.result import CheckResult
 from jupyter_service.hints import render_hint, service_hint, venv_kernel_hint
 from jupyter_service.kernel_dirs import hides_service_python
+from jupyter_service.kernels import StableKernel
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.store.generations import CURRENT, current_kernels_dir
 from jupyter_service.store.switch import stable_kernels
@@ -88,8 +89,30 @@ class KernelAnswerError(Exception):
     """The kernel answered `1+1` with an error."""
 
 
+async def _prewarm_cost(km: AsyncKernelManager, kernel: StableKernel, timeout: float) -> str:
+    """What the server's pool of this kernel costs: its preload imported in the kernel just
+    checked, that kernel's memory, times `preheat`."""
+    from jupyter_service.server.pool import kernel_pid, preload_code, process_memory, run_silently
+
+    if kernel.preload:
+        content = await run_silently(km, preload_code(list(kernel.preload)), timeout)
+        if content.get("status") != "ok":
+            return f"; its preload failed: {content.get('ename')}: {content.get('evalue')}"
+    pid = kernel_pid(km)
+    memory = process_memory(pid) if pid is not None else None
+    each = f"{memory / 2**20:.0f} MiB each" if memory is not None else "memory unknown"
+    total = f", {kernel.preheat * memory / 2**20:.0f} MiB in all" if memory is not None else ""
+    preload = f" with {', '.join(kernel.preload)} imported" if kernel.preload else ""
+    return f"; {kernel.preheat} pre-warmed (preheat){preload}: {each}{total}"
+
+
 async def _check_kernel(
-    ksm: ServiceKernelSpecManager, name: str, spec: dict[str, Any], state: Path, timeout: float
+    ksm: ServiceKernelSpecManager,
+    name: str,
+    spec: dict[str, Any],
+    state: Path,
+    timeout: float,
+    warm: StableKernel | None = None,
 ) -> CheckResult:
     fix = kernel_fix(name, spec, state)
     display = spec.get("display_name", name)
@@ -100,6 +123,7 @@ async def _check_kernel(
     with tempfile.TemporaryFile() as log:
         try:
             answer = await asyncio.wait_for(_execute(km, timeout, log), timeout)
+            cost = await _prewarm_cost(km, warm, timeout) if warm is not None else ""
         except TimeoutError:
             finding = f"{display} gave no answer to `1+1` within {timeout:.0f} s"
             return CheckResult("kernel", "fail", finding, fix, name, _tail(log))
@@ -113,7 +137,7 @@ async def _check_kernel(
         finally:
             if km.has_kernel:
                 await km.shutdown_kernel(now=True)
-    finding = f"{display} starts and answers `1+1` with {answer or 'no output'}"
+    finding = f"{display} starts and answers `1+1` with {answer or 'no output'}{cost}"
     return CheckResult("kernel", "ok", finding, subject=name)
 
 
@@ -129,12 +153,13 @@ async def _check_all(
     specs: dict[str, dict[str, Any]],
     state: Path,
     timeout: float,
+    warm: dict[str, StableKernel],
 ) -> list[CheckResult]:
     gate = asyncio.Semaphore(PARALLEL)
 
     async def one(name: str) -> CheckResult:
         async with gate:
-            return await _check_kernel(ksm, name, specs[name], state, timeout)
+            return await _check_kernel(ksm, name, specs[name], state, timeout, warm.get(name))
 
     return list(await asyncio.gather(*(one(name) for name in specs)))
 
@@ -154,7 +179,13 @@ def check_kernels(
                 venv_kernel_hint("create", "my-experiment"),
             )
         ]
-    return asyncio.run(_check_all(ksm, specs, state, timeout))
+    # Stable kernels the server keeps pre-warmed: the check says what their pools cost.
+    warm = {
+        k.name: k
+        for k in (config.stableKernels if config is not None else ())
+        if k.enable and k.preheat > 0 and _tier(specs.get(k.name, {})) == "stable"
+    }
+    return asyncio.run(_check_all(ksm, specs, state, timeout, warm))
 
 
 def check_stale_kernelspecs(layout: Layout) -> list[CheckResult]:

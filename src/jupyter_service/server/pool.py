@@ -51,8 +51,9 @@ def preload_code(modules: list[str]) -> str:
     return f"[__import__('importlib').import_module(_m) for _m in {modules!r}]"
 
 
-async def run_silently(km: ServerKernelManager, code: str, timeout: float) -> dict[str, Any]:
-    """Execute `code` in the kernel, silently (no history, no output to anyone)."""
+async def run_silently(km: Any, code: str, timeout: float) -> dict[str, Any]:
+    """Execute `code` in the kernel of `km` (an async kernel manager), silently: no
+    history, no output to anyone."""
     client = km.client()
     client.start_channels()
     try:
@@ -64,6 +65,27 @@ async def run_silently(km: ServerKernelManager, code: str, timeout: float) -> di
         return content
     finally:
         client.stop_channels()
+
+
+def process_memory(pid: int) -> int | None:
+    """Bytes a process costs: its proportional set size (shared pages split among their
+    users), else its resident size; None where /proc does not tell."""
+    for name, key in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+        try:
+            with open(f"/proc/{pid}/{name}", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith(key):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def kernel_pid(km: Any) -> int | None:
+    """The pid of a kernel jupyter_client started on this host."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    pid = getattr(process, "pid", None)
+    return pid if isinstance(pid, int) else None
 
 
 class PooledKernelManager(ServerKernelManager):
