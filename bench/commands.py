@@ -25,6 +25,7 @@ from pathlib import Path
 from pairs import Pairs, command, interleaved, report
 
 from jupyter_service.store.generations import write_generation
+from jupyter_service.store.manifest import ManifestEntry
 
 BIN = Path(sys.executable).parent
 SERVICE = str(BIN / "jupyter-service")
@@ -89,12 +90,7 @@ def main() -> int:
         state = root / "state"
         store = root / "store" / "abc-python-base"
         (store / "bin").mkdir(parents=True)
-        entry = {
-            "store_path": str(store),
-            "display_name": "Python (base)",
-            "env": {},
-            "lock_sha256": "0" * 64,
-        }
+        entry = ManifestEntry("python", str(store), "0" * 64, "Python (base)")
         for _ in range(2):
             write_generation(state, {"python-base": entry}, None)
         config = root / "config.toml"
