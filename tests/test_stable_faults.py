@@ -344,3 +344,14 @@ def test_a_wheel_hash_that_no_longer_matches_fails_the_build_and_allow_build_is_
     assert code == 0, out + err
     manifest = json.loads((service_environ / "current" / "manifest.json").read_text())
     assert manifest["kernels"]["small"]["details"]["allow_build"] == "iniconfig"
+
+
+def test_every_language_backend_has_every_protocol_method() -> None:
+    """A method added to `Language` (find_lock_problems) must exist in every backend: `check`
+    calls it on each stable kernel whatever its language."""
+    from jupyter_service.kernels import Language, language, language_names
+
+    wanted = {n for n in vars(Language) if not n.startswith("_") and callable(vars(Language)[n])}
+    for name in language_names():
+        backend = language(name)
+        assert {n for n in wanted if not callable(getattr(backend, n, None))} == set(), name

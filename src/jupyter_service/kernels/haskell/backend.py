@@ -270,6 +270,14 @@ class HaskellLanguage:
         lock.unlink()
         return True
 
+    def find_lock_problems(self, kernel: StableKernel, root: Path) -> list[str]:
+        path = root / kernel.name / LOCK_FILE
+        if not path.exists():
+            return []
+        if read_lock(path) is None:
+            return [f"{path} is not a lock of this version (truncated, garbage or another format)"]
+        return []
+
     def check_lock(self, kernel: StableKernel, root: Path, hint: str) -> LockedKernel:
         path = root / kernel.name / LOCK_FILE
         lock = read_lock(path)
