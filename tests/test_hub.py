@@ -40,13 +40,16 @@ WHO = "import getpass, os; print(getpass.getuser(), os.getcwd())"
 @pytest.fixture(scope="module")
 def hub(hub_accounts: None, locked: dict[str, Path]) -> Iterator[Hub]:
     root = world_readable_tmp("jupyter-service-hub-")
-    port = free_port()
-    config = deploy(root, render_config(["iniconfig"], head=hub_head(port)), locked["a"])
-    running = start_hub(root, config, port)
     try:
-        yield running
+        port = free_port()
+        config = deploy(root, render_config(["iniconfig"], head=hub_head(port)), locked["a"])
+        running = start_hub(root, config, port)
+        try:
+            yield running
+        finally:
+            running.stop()
     finally:
-        running.stop()
+        # Also when the hub failed to start: no stale world-readable dir left in /tmp.
         shutil.rmtree(root, ignore_errors=True)
 
 
