@@ -193,6 +193,7 @@ def test_login_flood_is_throttled_logged_and_others_stay_fast(tmp_path: Path) ->
 
         baseline = statistics.median(latencies(25))
         statuses: list[int] = []
+        retry_after: list[int] = []
         stop = threading.Event()
 
         def flood() -> None:
@@ -207,6 +208,8 @@ def test_login_flood_is_throttled_logged_and_others_stay_fast(tmp_path: Path) ->
                     timeout=60,
                 )
                 statuses.append(response.status_code)
+                if response.status_code == 429:
+                    retry_after.append(int(response.headers["Retry-After"]))
 
         flooders = [threading.Thread(target=flood) for _ in range(4)]
         for thread in flooders:
@@ -226,17 +229,9 @@ def test_login_flood_is_throttled_logged_and_others_stay_fast(tmp_path: Path) ->
         # answered at once.
         assert statuses.count(401) <= 10, statuses
         assert statuses.count(429) >= 10, statuses
-        # The right password from the throttled address waits too.
-        fresh = requests.Session()
-        fresh.get(service.url("login"), timeout=10)
-        refused = fresh.post(
-            service.url("login"),
-            data={"password": PASSWORD, "_xsrf": fresh.cookies.get("_xsrf", "")},
-            allow_redirects=False,
-            timeout=30,
-        )
-        assert refused.status_code == 429
-        assert int(refused.headers["Retry-After"]) >= 1
+        # (That a throttled address waits whatever the password is, is checked without a
+        # race against the waits' expiry in test_login_guard.py.)
+        assert retry_after and min(retry_after) >= 1, retry_after
         log = service.output()
         assert "login failed: 127.0.0.1 for account 'owner' (5 in a row" in log
         assert "login refused without a check: 127.0.0.1" in log
