@@ -41,14 +41,19 @@ PASSWORD = (
 )
 
 
-async def reply_time(manager: PoolingKernelManager, kernel_id: str, code: str) -> float:
-    """Seconds until the kernel's reply to `code` (its channels connected first)."""
+async def reply_time(
+    manager: PoolingKernelManager, kernel_id: str, code: str, *, connect: bool = True
+) -> float:
+    """Seconds until the kernel's reply to `code`; with `connect`, counted from before its
+    channels are connected (what opening a notebook costs), else from the request."""
     km = manager.get_kernel(kernel_id)
     client = km.client()
     client.start_channels()
     try:
         started = time.perf_counter()
         await client.wait_for_ready(timeout=600)
+        if not connect:
+            started = time.perf_counter()
         reply = await client.execute(code, reply=True, timeout=600)
         assert reply["content"]["status"] == "ok", reply["content"]
         return time.perf_counter() - started
@@ -93,7 +98,7 @@ async def measure(kernels: Path, work: Path, pairs: int) -> tuple[list[Pairs], d
         loaded.start_pools()
         for i in range(-1, pairs):
             kernel_id, cold_time = await open_notebook(cold)
-            cold_import = await reply_time(cold, kernel_id, code)
+            cold_import = await reply_time(cold, kernel_id, code, connect=False)
             await cold.shutdown_kernel(kernel_id, now=True)
 
             await until_ready(bare)
@@ -109,7 +114,7 @@ async def measure(kernels: Path, work: Path, pairs: int) -> tuple[list[Pairs], d
                 pss = process_memory(kernel_pid(km) or 0) or 0
                 memory["prewarmed_preloaded_mib"] = pss / 2**20
             kernel_id, _ = await open_notebook(loaded)
-            warm_import = await reply_time(loaded, kernel_id, code)
+            warm_import = await reply_time(loaded, kernel_id, code, connect=False)
             await loaded.shutdown_kernel(kernel_id, now=True)
             if i >= 0:
                 start.a.append(cold_time)
