@@ -57,6 +57,19 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
+def kernels_using(directory: Path) -> list[str]:
+    """Live processes whose command line names `directory` (a kernel's connection file)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(str(directory).encode() in arg for arg in args) and alive(int(cmdline.parent.name)):
+            found.append(b" ".join(args).decode(errors="replace"))
+    return found
+
+
 async def until(check: Callable[[], bool], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -148,8 +161,9 @@ def test_a_taken_kernel_is_as_if_started_for_the_session(
         finally:
             pids = [pid(km) for km in ready(manager)]
             await manager.shutdown_all(now=True)
-        # Shut down with the server: the pool's kernels too.
+        # Shut down with the server: the pool's kernels too, the one starting behind included.
         assert not any(alive(p) for p in pids)
+        assert kernels_using(tmp_path / "connections") == []
 
     run(scenario)
 
@@ -202,3 +216,20 @@ def test_the_pool_follows_switch_and_rollback(
             await manager.shutdown_all(now=True)
 
     run(scenario)
+
+
+def test_a_kernel_starting_for_the_pool_dies_with_the_server(
+    manager: PoolingKernelManager, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        manager.start_pools()
+        await until(lambda: len(ready(manager)) == 1)
+        await manager.start_kernel(kernel_name="warm", path="sub")  # a refill starts behind
+        await asyncio.sleep(0.3)
+        await manager.shutdown_all(now=True)
+
+    run(scenario)
+    deadline = time.monotonic() + 10
+    while kernels_using(tmp_path / "connections") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert kernels_using(tmp_path / "connections") == []

@@ -125,6 +125,17 @@ class PooledKernelManager(ServerKernelManager):
         self._launch_args.update({k: v for k, v in kwargs.items() if k in ("cwd", "env")})
 
 
+async def _discard(km: PooledKernelManager) -> None:
+    """Shut down a kernel that never joined a pool, whatever state its start reached."""
+    try:
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+    except Exception:  # its process killed below or already gone
+        process = getattr(km.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+
+
 class _Pool:
     def __init__(self) -> None:
         self.ready: deque[tuple[str, PooledKernelManager]] = deque()
@@ -247,10 +258,13 @@ class PoolingKernelManager(ServiceKernelManager):
                         modules,
                         content.get("evalue"),
                     )
+        except asyncio.CancelledError:
+            # The server stops while this one starts: it must not outlive the server.
+            await asyncio.shield(_discard(km))
+            raise
         except Exception:
             self.log.exception("Could not start a pre-warmed '%s' kernel", name)
-            if km.has_kernel:
-                await km.shutdown_kernel(now=True)
+            await _discard(km)
             return None
         km.pooled = True
         return kernel_id, km
