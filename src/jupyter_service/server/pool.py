@@ -51,13 +51,18 @@ def preload_code(modules: list[str]) -> str:
     return f"[__import__('importlib').import_module(_m) for _m in {modules!r}]"
 
 
-async def run_silently(km: Any, code: str, timeout: float) -> dict[str, Any]:
+async def run_silently(
+    km: Any, code: str, timeout: float, *, started: bool = False
+) -> dict[str, Any]:
     """Execute `code` in the kernel of `km` (an async kernel manager), silently: no
     history, no output to anyone."""
     client = km.client()
     client.start_channels()
     try:
-        await client.wait_for_ready(timeout=timeout)
+        if not started:
+            # A kernel just launched: wait until it answers (this also drains IOPub for
+            # 0.2 s, which a kernel known to be up need not pay).
+            await client.wait_for_ready(timeout=timeout)
         reply: dict[str, Any] = await client.execute(
             code, silent=True, store_history=False, reply=True, timeout=timeout
         )
@@ -108,7 +113,7 @@ class PooledKernelManager(ServerKernelManager):
         cwd = kwargs.get("cwd")
         try:
             content = await run_silently(
-                self, handover_code(cwd, changed, removed), HANDOVER_TIMEOUT
+                self, handover_code(cwd, changed, removed), HANDOVER_TIMEOUT, started=True
             )
         except Exception as exc:  # any failure: start one the usual way
             content = {"status": "error", "evalue": str(exc)}
