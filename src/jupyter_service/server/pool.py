@@ -280,11 +280,11 @@ class PoolingKernelManager(ServiceKernelManager):
         while not self._closing:
             await asyncio.sleep(self.pool_check_interval)
             for name, pool in self._pools.items():
-                alive: deque[tuple[str, PooledKernelManager]] = deque()
-                for kernel_id, km in pool.ready:
-                    if await km.is_alive():
-                        alive.append((kernel_id, km))
-                pool.ready = alive
+                # A session may take a kernel, or a fill add one, while is_alive is awaited:
+                # check a snapshot and remove only the dead, never replace the deque.
+                for entry in list(pool.ready):
+                    if not await entry[1].is_alive() and entry in pool.ready:
+                        pool.ready.remove(entry)
                 if pool.ready and self._source(name) != pool.source:
                     self._drain(name)
                 self._fill_soon(name)
