@@ -306,3 +306,28 @@ def execute(kc: object, code: str) -> str:
 
     kc.execute_interactive(code, output_hook=hook, timeout=120)  # type: ignore[attr-defined]
     return "".join(out)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs; a zombie is gone for our purpose."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def processes_using(directory: Path, *, live_only: bool = False) -> list[str]:
+    """Processes whose command line names `directory` (with `live_only`, no zombies)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not any(str(directory).encode() in arg for arg in args):
+            continue
+        if live_only and not process_alive(int(cmdline.parent.name)):
+            continue
+        found.append(b" ".join(args).decode(errors="replace"))
+    return found

@@ -17,6 +17,8 @@ import pytest
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.server.pool import PooledKernelManager, PoolingKernelManager
 
+from .helpers import process_alive, processes_using
+
 pytestmark = pytest.mark.slow
 
 
@@ -46,28 +48,6 @@ def pid(km: PooledKernelManager) -> int:
     process = getattr(km.provisioner, "process", None)
     assert process is not None
     return int(process.pid)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is gone for our purpose.
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-
-
-def kernels_using(directory: Path) -> list[str]:
-    """Live processes whose command line names `directory` (a kernel's connection file)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(str(directory).encode() in arg for arg in args) and alive(int(cmdline.parent.name)):
-            found.append(b" ".join(args).decode(errors="replace"))
-    return found
 
 
 async def until(check: Callable[[], bool], timeout: float = 120) -> None:
@@ -162,8 +142,8 @@ def test_a_taken_kernel_is_as_if_started_for_the_session(
             pids = [pid(km) for km in ready(manager)]
             await manager.shutdown_all(now=True)
         # Shut down with the server: the pool's kernels too, the one starting behind included.
-        assert not any(alive(p) for p in pids)
-        assert kernels_using(tmp_path / "connections") == []
+        assert not any(process_alive(p) for p in pids)
+        assert processes_using(tmp_path / "connections", live_only=True) == []
 
     run(scenario)
 
@@ -204,7 +184,7 @@ def test_the_pool_follows_switch_and_rollback(
             old_pid = pid(old)
             make_current(state, 2)  # switch
             # The old generation's pool is drained, and filled from the new spec.
-            await until(lambda: not alive(old_pid))
+            await until(lambda: not process_alive(old_pid))
             await until(lambda: len(ready(manager)) == 1)
             kernel_id = await manager.start_kernel(kernel_name="warm", path="sub")
             assert await generation_of(kernel_id) == "'2'"
@@ -230,6 +210,6 @@ def test_a_kernel_starting_for_the_pool_dies_with_the_server(
 
     run(scenario)
     deadline = time.monotonic() + 10
-    while kernels_using(tmp_path / "connections") and time.monotonic() < deadline:
+    while processes_using(tmp_path / "connections", live_only=True) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert kernels_using(tmp_path / "connections") == []
+    assert processes_using(tmp_path / "connections", live_only=True) == []

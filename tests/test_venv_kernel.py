@@ -25,7 +25,7 @@ from jupyter_service.venv_cli import main
 from jupyter_service.venvs.build import COMPILED_MARKER
 from jupyter_service.venvs.layout import Layout
 
-from .helpers import execute, hash_password, write_stable_generation
+from .helpers import execute, hash_password, processes_using, write_stable_generation
 from .wheels import make_wheel
 
 pytestmark = pytest.mark.slow
@@ -263,18 +263,6 @@ def test_create_from_with_includes_and_constraints(
     assert main(["create-from", "project", str(reqs)]) == 0
     site = next((layout.venvs / "project" / "lib").glob("python3.*/site-packages"))
     assert (site / "tinypkg.py").exists() and (site / "otherpkg.py").exists()
-
-
-def processes_using(directory: Path) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(str(directory).encode() in arg for arg in args):
-            found.append(b" ".join(args).decode(errors="replace"))
-    return found
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
