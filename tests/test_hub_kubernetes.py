@@ -155,6 +155,57 @@ def test_dockerfile_builds_the_store_from_the_same_config_and_lock(
     assert "config.toml" not in singleuser.replace("--config /build/config.toml", "")
 
 
+def test_the_single_user_image_carries_a_haskell_kernels_debian_packages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The Haskell store path is a package DB of symlinks into Debian's ghc and libghc-*-dev:
+    # the image that runs it needs them, at the versions the lock records.
+    text = CONFIG.replace(
+        "[hub]", '[extraKernels.ihaskell]\nenable = true\nextraPackages = ["lens"]\n[hub]'
+    )
+    admin = tmp_path / "admin"
+    lock = {
+        "format": 1,
+        "requested": ["lens"],
+        "ghc": "9.0.2",
+        "packages": [
+            {
+                "name": "base",
+                "version": "4.15.1.0",
+                "id": "base-4.15.1.0",
+                "abi": "b",
+                "debian": "",
+                "debianVersion": "",
+            },
+            {
+                "name": "lens",
+                "version": "5.0.1",
+                "id": "lens-5.0.1-X",
+                "abi": "a",
+                "debian": "libghc-lens-dev",
+                "debianVersion": "5.0.1-2+b1",
+            },
+        ],
+    }
+    (admin / "config.lock" / "ihaskell").mkdir(parents=True)
+    (admin / "config.lock" / "ihaskell" / "packages.lock.json").write_text(json.dumps(lock))
+    out = render(tmp_path, capsys, text)
+    dockerfile = (out / "Dockerfile").read_text()
+    apt = (
+        "RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+        "--no-install-recommends ghc libghc-lens-dev=5.0.1-2+b1 && rm -rf /var/lib/apt/lists/*"
+    )
+    build = dockerfile.split("AS build")[1].split("AS singleuser")[0].splitlines()
+    singleuser = dockerfile.split("AS singleuser")[1].split("AS hub")[0].splitlines()
+    # In the build stage before `switch` (which then finds them there, pinned as locked),
+    # and in the image the pods run.
+    assert build.index(apt) < next(i for i, line in enumerate(build) if " switch " in line)
+    assert apt in singleuser
+    # A config of Python kernels only installs nothing from Debian.
+    plain = (render(tmp_path / "plain", capsys) / "Dockerfile").read_text()
+    assert "apt-get" not in plain
+
+
 def test_authelia_mode_and_a_missing_lock_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

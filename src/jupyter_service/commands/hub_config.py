@@ -6,9 +6,13 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jupyter_service.commands.common import add_config_argument, resolve_config
 from jupyter_service.errors import ServiceError
+
+if TYPE_CHECKING:
+    from jupyter_service.config import ServiceConfig
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,7 +68,9 @@ def run_hub_config(args: argparse.Namespace) -> int:
     values = json.dumps(render_helm_values(config), indent=2) + "\n"
     # The values hold the users' hashes, as the config does: the admin's alone.
     write_text_atomic(out / "values.yaml", values, mode=0o600, what="the Helm values")
-    dockerfile = render_dockerfile(config, "config.toml", "config.lock")
+    dockerfile = render_dockerfile(
+        config, "config.toml", "config.lock", find_system_packages(config, lock)
+    )
     write_text_atomic(out / "Dockerfile", dockerfile, mode=0o644, what="the Dockerfile")
     shutil.copyfile(config.source, out / "config.toml")
     (out / "config.toml").chmod(0o600)
@@ -77,3 +83,14 @@ def run_hub_config(args: argparse.Namespace) -> int:
         f"--version {CHART_VERSION} -f {out}/values.yaml"
     )
     return 0
+
+
+def find_system_packages(config: ServiceConfig, lock: Path) -> dict[str, str]:
+    """The Debian packages every stable kernel of the config needs, from its lock."""
+    from jupyter_service.kernels import Languages
+    from jupyter_service.store.switch import stable_kernels
+
+    languages, found = Languages(), {}
+    for kernel in stable_kernels(config):
+        found.update(languages(kernel.language).find_system_packages(kernel, lock))
+    return found

@@ -10,6 +10,7 @@ hub image is the chart's own with jupyter-service added, for our authenticator.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from jupyter_service.config import ServiceConfig
@@ -112,10 +113,34 @@ def render_helm_values(config: ServiceConfig) -> dict[str, Any]:
     }
 
 
-def render_dockerfile(config: ServiceConfig, config_name: str, lock_name: str) -> str:
-    """Two targets: `singleuser` (the store built from the config and lock) and `hub`."""
+def render_apt_line(system_packages: Mapping[str, str]) -> str:
+    """The Dockerfile lines installing the stable kernels' Debian packages (ghc and a Haskell
+    kernel's libghc-*-dev), at the versions their locks record; "" when there are none."""
+    if not system_packages:
+        return ""
+    wanted = " ".join(
+        f"{name}={version}" if version else name
+        for name, version in sorted(system_packages.items())
+    )
+    return (
+        "# The stable kernels' Debian packages, at their locks' versions: their store paths "
+        "link into them.\n"
+        "RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+        f"--no-install-recommends {wanted} && rm -rf /var/lib/apt/lists/*\n"
+    )
+
+
+def render_dockerfile(
+    config: ServiceConfig,
+    config_name: str,
+    lock_name: str,
+    system_packages: Mapping[str, str] | None = None,
+) -> str:
+    """Two targets: `singleuser` (the store built from the config and lock, with the Debian
+    packages its kernels need at run time) and `hub`."""
     hub_name, hub_tag = hub_image(config)
     name, tag = split_image(config.hub.image)
+    apt = render_apt_line(system_packages or {})
     return f"""\
 # Rendered by `jupyter-service hub-config --kubernetes` from {config.source_name}.
 # Build context: this dir, holding {config_name}, {lock_name}/ and the jupyter-service wheel
@@ -124,7 +149,7 @@ def render_dockerfile(config: ServiceConfig, config_name: str, lock_name: str) -
 #   docker build --target hub -t {hub_name}:{hub_tag} .
 
 FROM {PYTHON_IMAGE} AS build
-RUN python -m venv {PREFIX}/venv
+{apt}RUN python -m venv {PREFIX}/venv
 COPY jupyter_service-*.whl /tmp/
 RUN {PREFIX}/venv/bin/pip install --no-cache-dir "$(ls /tmp/jupyter_service-*.whl)[hub]"
 COPY {config_name} /build/config.toml
@@ -134,7 +159,7 @@ ENV JUPYTER_SERVICE_STATE_DIR={IMAGE_STATE}
 RUN {PREFIX}/venv/bin/jupyter-service switch --config /build/config.toml
 
 FROM {PYTHON_IMAGE} AS singleuser
-RUN useradd --create-home --uid {POD_UID} --shell /bin/bash jovyan
+{apt}RUN useradd --create-home --uid {POD_UID} --shell /bin/bash jovyan
 # Only the built tree: the config (the users' hashes) stays in the build stage.
 COPY --from=build {PREFIX} {PREFIX}
 ENV PATH={PREFIX}/venv/bin:$PATH \\

@@ -96,6 +96,12 @@ class Language(Protocol):
         """What a lock is made for, for progress lines: "Python 3.11.2"."""
         ...
 
+    def find_system_packages(self, kernel: StableKernel, root: Path) -> dict[str, str]:
+        """The Debian packages a machine (or an image) must have for the kernel's store path
+        to run: name -> the version its lock records ("" for none), from the config and the
+        lock under `root` alone (no apt, no toolchain)."""
+        ...
+
     def provide(
         self, kernel: StableKernel, root: Path, *, logs: Path, say: Callable[[str], None]
     ) -> None:

@@ -507,6 +507,9 @@ class PythonLanguage:
     def describe_toolchain(self, kernel: StableKernel) -> str:
         return f"Python {self.interpreter(kernel).version}"
 
+    def find_system_packages(self, kernel: StableKernel, root: Path) -> dict[str, str]:
+        return {}  # uv brings every package into the store path
+
     def provide(
         self, kernel: StableKernel, root: Path, *, logs: Path, say: Callable[[str], None]
     ) -> None:

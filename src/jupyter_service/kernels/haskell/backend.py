@@ -210,6 +210,14 @@ class HaskellLanguage:
             wanted.update(locked_debian_packages(lock))
         return wanted
 
+    def find_system_packages(self, kernel: StableKernel, root: Path) -> dict[str, str]:
+        """ghc and the libghc-*-dev packages: the store path is symlinks into their package
+        DB. Pinned to the lock's versions while the lock is for the same packages."""
+        lock = read_lock(root / kernel.name / LOCK_FILE)
+        same = lock is not None and lock.get("requested") == requested_packages(kernel)
+        pinned = locked_debian_packages(lock) if lock is not None and same else {}
+        return {name: pinned.get(name, "") for name in sorted(self._wanted_debian(kernel, root))}
+
     def _debian_of(self, kernel: StableKernel, names: list[str]) -> set[str]:
         found = set()
         for name in names:
