@@ -118,6 +118,22 @@ def test_check_rejects_what_debian_does_not_carry_with_the_alternative() -> None
     ]
 
 
+def test_heap_limit_is_checked_and_only_for_haskell_kernels() -> None:
+    text = HEAD + '[extraKernels.ihaskell]\nenable = true\nheapLimit = "4 GB"\n'
+    text += '[extraKernels.small]\nlanguage = "python"\nheapLimit = "1g"\n'
+    assert parse_config(text)[1] == [
+        (
+            "extraKernels.ihaskell.heapLimit",
+            "'4 GB' is not a heap size; allowed: a size as GHC's +RTS -M takes it, such as "
+            "'4g' or '512m', or 'none' for no limit",
+        )
+    ]
+    text = text.replace('"4 GB"', '"none"')
+    assert parse_config(text)[1] == [
+        ("extraKernels.small.heapLimit", "a heap limit applies to Haskell kernels only")
+    ]
+
+
 def test_check_command_names_hvega(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.toml"
     config.write_text(HEAD + '[extraKernels.ihaskell]\nenable = true\nextraPackages = ["hvega"]\n')
@@ -280,6 +296,15 @@ def test_quick_start_locks_switches_and_its_db_holds_exactly_the_closure(
     assert cli(capsys, "switch", "--config", str(quick_start))[1] == (
         "nothing to do: generation 1 is current\n"
     )
+    assert "--heap-limit" not in spec["argv"]  # the kernel's own default, 4g
+
+    # A heap limit is the kernelspec's, not the store path's: a new generation, no rebuild.
+    quick_start.write_text(quick_start.read_text() + 'heapLimit = "512m"\n')
+    code, out, err = cli(capsys, "switch", "--config", str(quick_start))
+    assert (code, out) == (0, "switched to generation 2: ihaskell\n"), err
+    spec2 = json.loads((state / "current" / "kernels" / "ihaskell" / "kernel.json").read_text())
+    assert spec2["argv"][-2:] == ["--heap-limit", "512m"]
+    assert spec2["argv"][: len(spec["argv"])] == spec["argv"] and "building" not in err
 
     script = (
         "import Control.Lens\nimport qualified Data.Vector as V\nimport Data.Aeson\n"

@@ -215,6 +215,17 @@ def check_preheat(value: int) -> str | None:
     return f"{value} is out of range; allowed: 0 (none) to {MAX_PREHEAT} pre-warmed kernels"
 
 
+def check_heap_limit(value: str) -> str | None:
+    from jupyter_service.kernels.haskell.ghci import is_heap_limit
+
+    if is_heap_limit(value):
+        return None
+    return (
+        f"{value!r} is not a heap size; allowed: a size as GHC's +RTS -M takes it, such as "
+        "'4g' or '512m', or 'none' for no limit"
+    )
+
+
 def check_module(value: str) -> str | None:
     if _MODULE.fullmatch(value):
         return None

@@ -366,6 +366,11 @@ def parse_config(
         for k in kernels
         if k.preload and k.language != "python"
     ]
+    problems += [
+        (f"extraKernels.{k.name}.heapLimit", "a heap limit applies to Haskell kernels only")
+        for k in kernels
+        if "heapLimit" in k.options and k.language != "haskell"
+    ]
     if problems:
         return None, problems
     auth, _ = decide_auth(values)

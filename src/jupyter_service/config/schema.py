@@ -182,6 +182,17 @@ POOL_OPTIONS = {
     ),
 }
 
+# ghci's heap limit (`+RTS -M`): a runaway cell fails with "heap overflow" and the
+# session goes on, instead of the kernel eating the machine's memory.
+HEAP_LIMIT = Opt(
+    "string",
+    None,
+    'Heap limit of the Haskell kernel\'s ghci (`+RTS -M`): `"4g"`, `"512m"`, or `"none"`; '
+    "null = 4g (Haskell kernels)",
+    check=checks.check_heap_limit,
+    addition=True,
+)
+
 IHASKELL = Table(
     {
         "enable": Opt("bool", False, "Enable IHaskell kernel"),
@@ -189,6 +200,7 @@ IHASKELL = Table(
         "extraPackages": Opt(
             "list", [], "Extra Haskell packages", item_check=checks.check_haskell_package
         ),
+        "heapLimit": HEAP_LIMIT,
     },
     "Stable Haskell kernel",
 )
@@ -253,6 +265,7 @@ OTHER_PYTHON_KERNEL = Table(
         "displayName": Opt("string", None, "Name shown in JupyterLab", addition=True),
         "env": Opt("table-of-strings", {}, "Environment variables of the kernel", addition=True),
         "allowBuild": ALLOW_BUILD,
+        "heapLimit": HEAP_LIMIT,
         **POOL_OPTIONS,
     },
     "More stable kernels, one table each",

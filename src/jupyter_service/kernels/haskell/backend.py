@@ -142,6 +142,8 @@ def render_kernelspec(name: str, entry: ManifestEntry, generation: int) -> dict[
         argv += ["--ghc", details["ghcPath"], "--package-db", f"{entry.store_path}/{DB_DIR}"]
         for package in details.get("packages", "").split():
             argv += ["--package", package]
+        if "heapLimit" in details:
+            argv += ["--heap-limit", details["heapLimit"]]
     return {
         "argv": argv,
         "display_name": entry.display_name,
@@ -319,6 +321,8 @@ class HaskellLanguage:
         else:
             details["python"] = sys.executable
             details["packages"] = " ".join(requested_packages(kernel))
+            if "heapLimit" in kernel.options:
+                details["heapLimit"] = kernel.options["heapLimit"]
         return LockedKernel(kernel, path.parent, file_sha256(path), details)
 
     def store_key_inputs(self, locked: LockedKernel) -> dict[str, Any]:

@@ -8,12 +8,21 @@ cheap (no ipykernel): the kernelspec side asks it only for names.
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from jupyter_service.errors import ServiceError
 from jupyter_service.proc import run_subprocess
 
 MODULE = "jupyter_service.kernels.haskell.ghci"
+# A ghci that lost its reader was seen spinning up to 6 GB; 4 GB is ample for notebooks.
+DEFAULT_HEAP_LIMIT = "4g"
+_HEAP_LIMIT = re.compile(r"[1-9][0-9]*[kKmMgG]?")
+
+
+def is_heap_limit(value: str) -> bool:
+    """`4g`, `512m`, ... as GHC's `+RTS -M` takes it, or `none` (no limit)."""
+    return value == "none" or _HEAP_LIMIT.fullmatch(value) is not None
 
 
 def find_ghc_version(ghc: str = "ghc") -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jupyter_service.kernels.haskell.ghci import DEFAULT_HEAP_LIMIT
 from jupyter_service.kernels.haskell.ghci.process import (
-    DEFAULT_HEAP_LIMIT,
     GhciOptions,
     HeapLimitError,
     check_heap_limit,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
-import re
 import select
 import signal
 import time
@@ -19,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from jupyter_service.kernels.haskell.ghci import DEFAULT_HEAP_LIMIT, is_heap_limit
 from jupyter_service.kernels.haskell.ghci.framing import (
     Display,
     Event,
@@ -39,9 +39,6 @@ HOLD_STDERR_S = 0.2
 FLUSH_EVERY_S = 0.05
 # After SIGINT, how long ghci has to come back to its prompt before it is killed.
 INTERRUPT_GRACE_S = 5.0
-# A ghci that lost its reader was seen spinning up to 6 GB; 4 GB is ample for notebooks.
-DEFAULT_HEAP_LIMIT = "4g"
-_HEAP_LIMIT = re.compile(r"^[1-9]\d*[kKmMgG]?$")
 
 
 class HeapLimitError(ValueError):
@@ -50,7 +47,7 @@ class HeapLimitError(ValueError):
 
 def check_heap_limit(value: str) -> str:
     """`4g`, `512m`, ... as GHC's RTS takes it, or `none`; else a HeapLimitError."""
-    if value == "none" or _HEAP_LIMIT.match(value):
+    if is_heap_limit(value):
         return value
     raise HeapLimitError(
         f"--heap-limit {value!r} is not a size: write it as GHC's +RTS -M takes it "
