@@ -69,6 +69,7 @@ def test_config_and_json_before_the_command(
             "stable_kernels": [],
             "venv_kernels": True,
             "problems": [],
+            "warnings": [],
         }
     for argv in (["--json", "generations"], ["generations", "--json"]):
         assert main(argv) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 from pathlib import Path
@@ -407,6 +408,68 @@ def test_check_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == (
         f"ok: {config} is valid (auth: password; stable kernels: python-base; venv kernels: on)\n"
     )
+
+
+PLAIN_HTTP_WARNING = (
+    "warning: ip: password mode listens on {ip} (not loopback) without TLS in front: "
+    "passwords and login cookies cross the network in clear text\n"
+    'hint: keep ip = "127.0.0.1" and serve through the nginx site with TLS '
+    "(reverseProxy.enable, reverseProxy.domains, reverseProxy.sslCertificate and "
+    "reverseProxy.sslCertificateKey), or put another TLS proxy in front and firewall port "
+    "{port}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("ip", "extra"),
+    [
+        ("0.0.0.0", ""),
+        ("192.0.2.7", ""),
+        ("::", ""),
+        # A proxy without TLS is no TLS in front.
+        ("0.0.0.0", '[reverseProxy]\nenable = true\ndomains = ["j.example.com"]\n'),
+    ],
+)
+def test_check_warns_on_password_logins_over_the_network_without_tls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ip: str, extra: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'enable = true\nip = "{ip}"\nport = 8999\n' + PASSWORD_LINE + extra)
+    assert main(["check", "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"ok: {config} is valid")
+    assert captured.err == PLAIN_HTTP_WARNING.format(ip=ip, port=8999)
+    assert main(["check", "--config", str(config), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    warning, hint = PLAIN_HTTP_WARNING.format(ip=ip, port=8999).splitlines()
+    assert report["warnings"] == [
+        {
+            "key": "ip",
+            "warning": warning.removeprefix("warning: ip: "),
+            "hint": hint.removeprefix("hint: "),
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'ip = "127.0.0.1"\n' + PASSWORD_LINE,
+        'ip = "localhost"\n' + PASSWORD_LINE,
+        'ip = "::1"\n' + PASSWORD_LINE,
+        'ip = "0.0.0.0"\n'
+        + PASSWORD_LINE
+        + '[reverseProxy]\nenable = true\ndomains = ["j.example.com"]\n'
+        'sslCertificate = "/etc/ssl/j.pem"\nsslCertificateKey = "/etc/ssl/j.key"\n',
+    ],
+)
+def test_check_is_quiet_on_loopback_or_behind_tls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("enable = true\n" + text)
+    assert main(["check", "--config", str(config)]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_config_found_through_environment(

@@ -165,6 +165,45 @@ def test_nul_in_a_contents_path_is_a_400(service: Service, path: str) -> None:
     assert "Traceback" not in log_since(service, mark)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        (
+            "POST",
+            "api/sessions",
+            {"path": "a\x00b.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}},
+        ),
+        (
+            "POST",
+            "api/sessions",
+            {"path": "a.ipynb", "type": "notebook", "kernel": {"name": "python3", "path": "d\x00"}},
+        ),
+        ("POST", "api/contents", {"copy_from": "a\x00b.txt"}),
+        ("PATCH", "api/contents/here.txt", {"path": "there\x00.txt"}),
+        ("POST", "api/terminals", {"cwd": "x\x00y"}),
+    ],
+)
+def test_nul_in_a_json_path_is_a_400(
+    service: Service, method: str, path: str, body: dict[str, object]
+) -> None:
+    session = login(service)
+    notebooks = service.root / "notebooks"
+    (notebooks / "here.txt").write_text("kept")
+    before = sorted(p.name for p in notebooks.iterdir())
+    mark = len(service.output())
+    response = session.request(
+        method, service.url(path), json=body, headers=xsrf_headers(session), timeout=30
+    )
+    assert response.status_code == 400, response.text
+    time.sleep(0.5)
+    log = log_since(service, mark)
+    assert "Traceback" not in log
+    said = [line for line in log.splitlines() if "NUL" in line]
+    assert len(said) == 1 and f"400 {method} " in said[0], log
+    assert sorted(p.name for p in notebooks.iterdir()) == before
+    assert session.get(service.url("api/sessions"), timeout=10).json() == []
+
+
 # -- SECURITY.md 32: login floods ------------------------------------------------------------------
 
 

@@ -26,7 +26,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_check(args: argparse.Namespace) -> int:
     from jupyter_service.config import embedded_default
-    from jupyter_service.config.runnable import load_with_problems, runnable_problems
+    from jupyter_service.config.runnable import (
+        find_warnings,
+        load_with_problems,
+        runnable_problems,
+    )
 
     # What `up` would refuse, `check` refuses too; `doctor` reports the same problems.
     path = paths.find_config(args.config)
@@ -41,6 +45,7 @@ def run_check(args: argparse.Namespace) -> int:
     if problems:
         return _refuse(args, config.source_name, problems, config.source)
     kernels = [k.name for k in config.stableKernels if k.enable]
+    warnings = find_warnings(config)
     if args.json:
         print(
             json.dumps(
@@ -51,11 +56,16 @@ def run_check(args: argparse.Namespace) -> int:
                     "stable_kernels": kernels,
                     "venv_kernels": config.enableVenvKernels,
                     "problems": [],
+                    "warnings": [
+                        {"key": key, "warning": text, "hint": hint} for key, text, hint in warnings
+                    ],
                 },
                 indent=1,
             )
         )
         return 0
+    for key, text, hint in warnings:
+        print(f"warning: {key}: {text}\nhint: {hint}", file=sys.stderr)
     print(
         f"ok: {config.source_name} is valid "
         f"(auth: {config.auth_mode}; stable kernels: {', '.join(kernels) or 'none'}; "

@@ -199,7 +199,8 @@ def _package_problems(kernels: tuple[StableKernel, ...]) -> Problems:
     return problems
 
 
-def _is_loopback(ip: object) -> bool:
+def is_loopback(ip: object) -> bool:
+    """Whether `ip` is loopback; an invalid one counts as loopback (reported elsewhere)."""
     if ip == "localhost":
         return True
     try:
@@ -228,7 +229,7 @@ def _cross_checks(values: dict[str, Any], problems: Problems) -> None:
     ):
         if proxy[key] is None and proxy[pair] is not None:
             problems.append((f"reverseProxy.{key}", f"required when reverseProxy.{pair} is set"))
-    if authelia and not _is_loopback(values["ip"]):
+    if authelia and not is_loopback(values["ip"]):
         problems.append(
             (
                 "ip",

@@ -8,11 +8,13 @@ import os
 import socket
 from pathlib import Path
 
-from jupyter_service.config.model import ServiceConfig, parse_config, read_config_text
+from jupyter_service.config.model import ServiceConfig, is_loopback, parse_config, read_config_text
 from jupyter_service.errors import ServiceError
 from jupyter_service.paths import current_user, notebook_dir
 
 Problems = list[tuple[str, str]]
+# (key, what is wrong, how to fix it): served anyway, said by `check`.
+Warnings = list[tuple[str, str, str]]
 
 DISABLED = "is false: `up` and the service refuse to start; set `enable = true`"
 
@@ -31,6 +33,25 @@ def notebook_dir_problem(path: Path) -> str | None:
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"{path} cannot be created: {parent} is not writable"
     return None
+
+
+def find_warnings(config: ServiceConfig) -> Warnings:
+    """What a valid config serves but a careful admin would not want. Pure."""
+    proxy = config.reverseProxy
+    tls = proxy.enable and proxy.sslCertificate is not None
+    if config.auth_mode == "password" and not is_loopback(config.ip) and not tls:
+        return [
+            (
+                "ip",
+                f"password mode listens on {config.ip} (not loopback) without TLS in front: "
+                "passwords and login cookies cross the network in clear text",
+                'keep ip = "127.0.0.1" and serve through the nginx site with TLS '
+                "(reverseProxy.enable, reverseProxy.domains, reverseProxy.sslCertificate and "
+                "reverseProxy.sslCertificateKey), or put another TLS proxy in front and "
+                f"firewall port {config.port}",
+            )
+        ]
+    return []
 
 
 def runnable_problems(config: ServiceConfig) -> Problems:

@@ -5,11 +5,13 @@ jupyter_server's 512 MiB, and waits for headers forever. Here each request's hea
 looked at first: one that is not from a logged-in client (no valid login cookie or token,
 no proxy identity) may send a small body only, quickly (`set_max_body_size` makes tornado
 answer 400 and close instead of reading on). Half-sent headers and idle connections are
-closed after a timeout.
+closed after a timeout. A NUL in a path, in the URL or in a small JSON body's path field,
+is a 400 here: jupyter_server hands such paths to os.path and answers 500 with a traceback.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,7 +27,32 @@ HEADER_TIMEOUT = 30.0
 # A logged-in upload of jupyter_server's largest body over a slow link.
 BODY_TIMEOUT = 3600.0
 
+# JSON bodies that name a path (sessions, contents copy and rename, terminals) are small.
+JSON_PATH_BODY_LIMIT = 64 * 1024
+JSON_PATH_KEYS = frozenset({"path", "copy_from", "cwd"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
 log = logging.getLogger("jupyter_service.http")
+
+
+def find_nul_path(body: bytes) -> str | None:
+    """The key of a path field holding a NUL in a JSON object body, at its top level or one
+    level down (a session's `kernel` and `notebook`), or None. Pure."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    fields: list[tuple[str, object, str]] = [(key, value, key) for key, value in document.items()]
+    for key, value in document.items():
+        if isinstance(value, dict):
+            fields += [(inner, v, f"{key}.{inner}") for inner, v in value.items()]
+    for key, value, where in fields:
+        if key in JSON_PATH_KEYS and isinstance(value, str) and "\x00" in value:
+            return where
+    return None
+
 
 Trusted = Callable[[httputil.RequestStartLine, httputil.HTTPHeaders], bool]
 
@@ -41,6 +68,9 @@ class _BodyGuard(httputil.HTTPMessageDelegate):
         self.connection = connection
         self.trusted = trusted
         self.refused = False
+        self.start_line: httputil.RequestStartLine | None = None
+        # A copy of a small API body, to look for a NUL in its paths (None: not looked at).
+        self.body: bytearray | None = None
 
     def headers_received(
         self,
@@ -53,6 +83,10 @@ class _BodyGuard(httputil.HTTPMessageDelegate):
             log.warning("400 %s %s: NUL in the path", start_line.method, start_line.path)
             self.refused = True
             return None
+        if isinstance(start_line, httputil.RequestStartLine):
+            self.start_line = start_line
+            if start_line.method in _BODY_METHODS and "/api/" in start_line.path:
+                self.body = bytearray()
         if isinstance(start_line, httputil.RequestStartLine) and not self.trusted(
             start_line, headers
         ):
@@ -66,9 +100,22 @@ class _BodyGuard(httputil.HTTPMessageDelegate):
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         if self.refused:
             return None
+        if self.body is not None:
+            self.body += chunk
+            if len(self.body) > JSON_PATH_BODY_LIMIT:
+                self.body = None
         return self.delegate.data_received(chunk)
 
     def finish(self) -> None:
+        where = find_nul_path(bytes(self.body)) if self.body else None
+        if where is not None and self.start_line is not None:
+            log.warning(
+                "400 %s %s: NUL in the body's %s",
+                self.start_line.method,
+                self.start_line.path,
+                where,
+            )
+            self.refused = True
         if self.refused:
             self.connection.write_headers(
                 httputil.ResponseStartLine("HTTP/1.1", 400, "Bad Request"),
