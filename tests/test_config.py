@@ -594,3 +594,40 @@ def test_defaults_come_from_the_schema_alone() -> None:
 
     compare(ROOT, config, "")
     assert config.enable and config.notebookDir == "/nb" and config.auth_mode == "token"
+
+
+def test_stable_kernel_defaults_come_from_the_schema() -> None:
+    """StableKernel repeats no option default: a kernel table that leaves an option out
+    gets the schema's, per kernel (ihaskell is off unless enabled, an added kernel on)."""
+    import dataclasses
+
+    from jupyter_service.config import stable_kernel
+    from jupyter_service.config.schema import OTHER_PYTHON_KERNEL, Opt
+    from jupyter_service.kernels import StableKernel
+
+    fields = {f.name: f for f in dataclasses.fields(StableKernel)}
+    options = [k for k in OTHER_PYTHON_KERNEL.options if k in fields]
+    assert sorted(options) == [
+        "displayName",
+        "enable",
+        "env",
+        "language",
+        "packages",
+        "preheat",
+        "preload",
+    ]
+    for key in options:
+        assert fields[key].default is dataclasses.MISSING, key
+        assert fields[key].default_factory is dataclasses.MISSING, key
+    added = stable_kernel("ml", {"language": "python"})
+    for key in options:
+        if key == "language":
+            continue  # required
+        spec = OTHER_PYTHON_KERNEL.options[key]
+        assert isinstance(spec, Opt)
+        value = getattr(added, key)
+        assert (list(value) if isinstance(value, tuple) else value) == spec.default, key
+    assert (added.enable, added.packages, added.options) == (True, (), {})
+    haskell = stable_kernel("ihaskell", {"extraPackages": ["lens"]})
+    assert (haskell.enable, haskell.packages, haskell.preheat) == (False, ("lens",), 0)
+    assert stable_kernel("python-base", {}).displayName == "Python (base)"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_service.config import parse_config
+from jupyter_service.config import parse_config, stable_kernel
 from jupyter_service.kernels import StableKernel
 from jupyter_service.kernels.haskell import debian, pkgdb
 from jupyter_service.kernels.haskell.backend import (
@@ -171,7 +171,8 @@ def test_closure_is_base_and_the_requested_with_their_dependencies() -> None:
 
 
 def kernel(*packages: str) -> StableKernel:
-    return StableKernel("ihaskell", "haskell", packages, {"package": "ihaskell"}, preferred=True)
+    table = {"enable": True, "package": "ihaskell", "extraPackages": list(packages)}
+    return stable_kernel("ihaskell", table)
 
 
 GHC = pkgdb.Ghc("/usr/bin/ghc", "/usr/bin/ghc-pkg", "9.0.2", Path("/usr/lib/ghc/package.conf.d"))

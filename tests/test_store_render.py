@@ -23,7 +23,8 @@ PY = Interpreter("/usr/bin/python3.11", "3.11.2", "cpython-311", "linux-x86_64-g
 
 
 def kernel(name: str = "ml", packages: tuple[str, ...] = ("iniconfig",)) -> StableKernel:
-    return StableKernel(name, "python", packages, {"pythonPackage": "python3"})
+    table = {"language": "python", "packages": list(packages), "pythonPackage": "python3"}
+    return stable_kernel(name, table)
 
 
 def store_hash(name: str, lock_sha256: str, interpreter: Interpreter) -> str:

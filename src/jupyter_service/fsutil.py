@@ -21,8 +21,10 @@ def write_text_atomic(
     what: str,
     hint: str | None = None,
     check: Callable[[Path], None] | None = None,
+    fsync: bool = True,
 ) -> None:
-    """Write `text` to `target` with `mode` in one rename: a temp file beside it, synced,
+    """Write `text` to `target` with `mode` in one rename: a temp file beside it, synced
+    (unless `fsync` is off: a cache that can be computed again is not worth a disk flush),
     then (after `check`, which may raise to keep the old file) renamed over it."""
     try:
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -33,8 +35,9 @@ def write_text_atomic(
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             os.fchmod(f.fileno(), mode)
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         if check is not None:
             check(tmp)
         os.replace(tmp, target)

@@ -13,6 +13,7 @@ from jupyter_service.config.schema import (
     ROOT,
     Problems,
     join_key,
+    kernel_option,
     validate_table,
 )
 from jupyter_service.errors import ConfigError, ServiceError
@@ -156,14 +157,18 @@ def embedded_default(cwd: Path | None = None) -> ServiceConfig:
 
 
 def stable_kernel(name: str, table: dict[str, Any]) -> StableKernel:
-    """One `extraKernels.<name>` table (validated, defaults filled in) as a StableKernel;
-    a preset's stack and display name applied. Pure."""
+    """One `extraKernels.<name>` table as a StableKernel, what it leaves out at its schema
+    default; a preset's stack and display name applied. Pure."""
+
+    def option(key: str) -> Any:
+        return kernel_option(name, table, key)
+
     preset = PRESETS.get(name)
     if preset is not None:
-        packages = (*preset.stack, *table.get("extraPackages", ()))
+        packages = (*preset.stack, *option("extraPackages"))
         language, key = preset.language, "extraPackages"
     else:
-        packages = tuple(table.get("packages", ()))
+        packages = tuple(option("packages"))
         language, key = str(table.get("language")), "packages"
     return StableKernel(
         name=name,
@@ -175,13 +180,13 @@ def stable_kernel(name: str, table: dict[str, Any]) -> StableKernel:
             for k, v in table.items()
             if k not in _KERNEL_KEYS and v is not None and v != []
         },
-        enable=bool(table.get("enable", preset is None)),
-        displayName=table.get("displayName") or (preset.displayName if preset else None),
-        env=dict(table.get("env", {})),
+        enable=bool(option("enable")),
+        displayName=option("displayName") or (preset.displayName if preset else None),
+        env=dict(option("env")),
         packagesKey=key,
         preferred=preset.preferred if preset else False,
-        preheat=int(table.get("preheat", 0)),
-        preload=tuple(table.get("preload", ())),
+        preheat=int(option("preheat")),
+        preload=tuple(option("preload")),
     )
 
 

@@ -282,6 +282,22 @@ def _kernel_entry(name: str) -> Table | str:
     return name_problem(name) or OTHER_PYTHON_KERNEL
 
 
+def kernel_table(name: str) -> Table:
+    """The options of `extraKernels.<name>` (a preset's, or the general table's)."""
+    entry = _kernel_entry(name)
+    return entry if isinstance(entry, Table) else OTHER_PYTHON_KERNEL
+
+
+def kernel_option(name: str, table: Mapping[str, Any], key: str) -> Any:
+    """`key` of `extraKernels.<name>` as `table` has it, else its default from the schema
+    (the general table's for a key the preset's lacks, such as ihaskell's `preheat`)."""
+    if key in table:
+        return table[key]
+    opt = kernel_table(name).options.get(key) or OTHER_PYTHON_KERNEL.options[key]
+    assert isinstance(opt, Opt)
+    return opt.default
+
+
 EXTRA_KERNELS = Table({}, "Stable kernels", entry=_kernel_entry)
 
 REVERSE_PROXY = Table(

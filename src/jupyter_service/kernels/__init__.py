@@ -47,15 +47,17 @@ class StableKernel:
     name: str
     language: str
     packages: tuple[str, ...]
-    options: Mapping[str, str] = field(default_factory=dict)
-    enable: bool = True
-    displayName: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str]
+    # The config's options, no defaults here: `config.model.stable_kernel` fills them from
+    # the schema.
+    enable: bool
+    displayName: str | None
+    env: Mapping[str, str]
+    # Pre-warmed kernels the server keeps started and idle, and what they import ahead.
+    preheat: int
+    preload: tuple[str, ...]
     packagesKey: str = "packages"
     preferred: bool = False
-    # Pre-warmed kernels the server keeps started and idle, and what they import ahead.
-    preheat: int = 0
-    preload: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

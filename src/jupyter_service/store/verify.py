@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jupyter_service.fsutil import write_text_atomic
 from jupyter_service.store.manifest import ManifestEntry
 
 CONTENTS_DIR = ".contents"
@@ -66,12 +67,8 @@ def write_contents(store_path: Path, tree: Path) -> None:
     renamed into place, so every store path in place has its record."""
     record = contents_record(store_path)
     record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(render_contents(tree), separators=(",", ":")))
-        os.replace(tmp, record)
-    finally:
-        tmp.unlink(missing_ok=True)
+    text = json.dumps(render_contents(tree), separators=(",", ":"))
+    write_text_atomic(record, text, mode=0o644, what=f"the content record of {store_path}")
 
 
 def read_contents(store_path: Path) -> dict[str, list[Any]] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_service.errors import ServiceError
-from jupyter_service.fsutil import tree_size
+from jupyter_service.fsutil import tree_size, write_text_atomic
 from jupyter_service.kernel_dirs import OfferedKernel
 from jupyter_service.venvs.build import site_packages, subprocess_env, uv_bin
 from jupyter_service.venvs.layout import (
@@ -74,12 +75,11 @@ def _usage(venv: Path, meta: dict[str, Any]) -> tuple[int | None, int | None]:
     packages = len(names)
     size = tree_size(venv)
     meta["usage"] = {"key": key, "site": str(sp), "size": size, "packages": packages}
-    tmp = venv / f"{METADATA_FILE}.tmp{os.getpid()}"
-    try:
-        tmp.write_text(json.dumps(meta))
-        tmp.replace(venv / METADATA_FILE)
-    except OSError:
-        pass  # a venv we may not write to still lists
+    # A venv we may not write to still lists; the cache is computed again, so not synced.
+    with contextlib.suppress(OSError, ServiceError):
+        write_text_atomic(
+            venv / METADATA_FILE, json.dumps(meta), mode=0o644, what="venv metadata", fsync=False
+        )
     return size, packages
 
 
