@@ -11,6 +11,7 @@ import pytest
 pytest_plugins = [
     "pytest_jupyter.jupyter_core",
     "tests.stable_fixtures",
+    "tests.fault_fixtures",
     "tests.venv_fixtures",
     "tests.hub_helpers",
 ]

@@ -20,6 +20,7 @@ from jupyter_service.proxy import install
 from jupyter_service.proxy.install import find_nginx
 from jupyter_service.proxy.nginx import render_nginx_site
 
+from .fault_fixtures import fill
 from .test_config import PASSWORD_LINE, problems_of
 
 GOLDEN = Path(__file__).parent / "golden" / "nginx_site_authelia.conf"
@@ -306,6 +307,33 @@ def test_print_uses_the_service_secret(
     # Printing again gives the same site: the secret is made once.
     assert main(["proxy-config", "--config", str(config)]) == 0
     assert capsys.readouterr().out == out
+
+
+def test_the_first_secret_on_a_full_disk_is_one_message_and_leaves_no_temp_file(
+    tmp_path: Path,
+    small_fs: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 10.3. Before: the secret's temp file was left behind (0 bytes), with a
+    traceback."""
+    state = small_fs / "state"
+    state.mkdir()
+    monkeypatch.setenv("JUPYTER_SERVICE_STATE_DIR", str(state))
+    config = write_config(tmp_path)
+    fill(small_fs)
+    assert main(["proxy-config", "--config", str(config)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[0] == (
+        f"error: no space left on the filesystem mounted at {small_fs} "
+        f"(writing the proxy secret: {state / 'proxy-secret'})"
+    )
+    assert list(state.iterdir()) == []
+    # With space again, the next run makes it.
+    (small_fs / "filler").unlink()
+    assert main(["proxy-config", "--config", str(config)]) == 0
+    assert [p.name for p in state.iterdir()] == ["proxy-secret"]
 
 
 def test_proxy_off_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,10 +5,12 @@ of server imports: `proxy-config` renders the site without loading jupyter_serve
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
 
+from jupyter_service.errors import disk_full_error
 from jupyter_service.paths import ServicePaths
 
 SECRET_HEADER = "X-Jupyter-Service-Proxy"
@@ -24,13 +26,18 @@ def ensure_proxy_secret(state: Path) -> str:
     state.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secret + "\n")
     try:
-        os.link(tmp, path)  # first writer wins; a concurrent one reads the same secret
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secret + "\n")
+            os.link(tmp, path)  # first writer wins; a concurrent one reads the same secret
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise disk_full_error(path, "writing the proxy secret") from None
+        raise
     return path.read_text().strip()
