@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,7 @@ from .helpers import BASE_URL, PASSWORD, Service, free_port, hash_password, logi
 from .stable_fixtures import (
     MISSING,
     PASSWORD_HASH,
+    PYTHON,
     cli,
     render_config,
     store_path,
@@ -221,6 +224,44 @@ def test_a_garbage_kernelspec_in_a_generation_is_found_and_rewritten(
     assert restored.read_text() == good
 
 
+def test_verify_repair_points_a_dangling_current_at_the_newest_intact_generation(
+    project: Path,
+    locked: dict[str, Path],
+    service_environ: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 10.4. Before: `--repair` left a dangling `current` as it was and pointed to
+    `rollback`, which needs a current generation to roll back from."""
+    state = service_environ
+    config_a = str(project / "config.toml")
+    assert cli(capsys, "switch", "--config", config_a)[0] == 0
+    config_b = str(use_config(project, locked, "b"))
+    assert cli(capsys, "switch", "--config", config_b)[0] == 0
+    assert os.readlink(state / "current") == "generations/2"
+    shutil.rmtree(state / "generations" / "2")
+    code, out, err = cli(capsys, "verify", "--config", config_b)
+    assert code == 1
+    assert out == f"damaged current {state / 'current'}: points at generations/2, which is gone\n"
+    assert err.startswith("hint: ") and " verify --repair --config " in err, err
+    code, out, err = cli(capsys, "verify", "--repair", "--config", config_b)
+    assert code == 0, out + err
+    assert (
+        f"pointed {state / 'current'} at generation 1, the newest intact one "
+        "(it pointed at generations/2, which is gone)"
+    ) in err
+    assert out.endswith("repaired: the store and the generations are intact\n"), out
+    assert os.readlink(state / "current") == "generations/1"
+    # No generation left to point at: nothing to repair with; `switch` writes one.
+    shutil.rmtree(state / "generations" / "1")
+    code, out, err = cli(capsys, "verify", "--repair", "--config", config_b)
+    assert code == 1
+    assert f"not repaired: {state / 'current'}: no intact generation to point it at\n" in out
+    assert err.startswith("hint: ") and " switch --config " in err, err
+    assert os.readlink(state / "current") == "generations/1"
+    assert cli(capsys, "switch", "--config", config_b)[0] == 0
+    assert cli(capsys, "verify", "--config", config_b)[0] == 0
+
+
 def test_check_validates_lock_files_and_run_warns_on_a_dangling_current(
     project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -240,13 +281,9 @@ def test_check_validates_lock_files_and_run_warns_on_a_dangling_current(
     assert cli(capsys, "check", "--config", str(config))[0] == 0
 
 
-def test_run_with_a_dangling_current_warns_and_names_no_missing_default(
+def test_run_with_a_dangling_current_warns(
     tmp_path: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from jupyter_service.config import load_config
-    from jupyter_service.server.app import served_stable_kernels
-    from jupyter_service.server.settings import Runtime, render_server_settings
-
     service_environ.mkdir(parents=True)
     (service_environ / "current").symlink_to("generations/7")
     config = tmp_path / "config.toml"
@@ -260,17 +297,49 @@ def test_run_with_a_dangling_current_warns_and_names_no_missing_default(
         f"warning: {service_environ / 'current'} points at generations/7, which is gone, so "
         "no stable kernel is served; run `"
     ), err
-    served = served_stable_kernels(service_environ / "current" / "kernels")
-    assert served == ()
-    runtime = Runtime(
-        notebook_dir=str(tmp_path),
-        tools_dir=None,
-        terminal_rc=None,
-        stable_kernel_dir=str(service_environ / "current" / "kernels"),
-        stable_kernels=served,
-    )
-    settings = render_server_settings(load_config(config), runtime)
-    assert "MappingKernelManager" not in settings
+
+
+def test_the_default_kernel_is_always_one_the_server_lists(
+    project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10.4. Before: with the service's own Python hidden (a stable Python kernel is
+    configured) and no stable kernel in the current generation, /api/kernelspecs named
+    `python3` as the default, a kernel it does not list and cannot start."""
+    service_environ.mkdir(parents=True)
+    (service_environ / "current").symlink_to("generations/7")
+    port = free_port()
+    config = service_config(project, port, Path("/bin"))
+    root = project / "run"
+    user_kernel = root / "jupyter-data" / "kernels" / "mine"  # the isolated JUPYTER_DATA_DIR
+    service = Service(root, config, port, command="run", state=service_environ)
+    try:
+        service.wait_ready(timeout=120)
+        session = login(service)
+
+        def specs() -> dict[str, Any]:
+            found = session.get(service.url("api/kernelspecs"), timeout=30).json()
+            assert isinstance(found, dict)
+            return found
+
+        listed = specs()
+        assert "python3" not in listed["kernelspecs"], listed
+        assert listed["default"] in listed["kernelspecs"] or (
+            listed["kernelspecs"] == {} and listed["default"] == ""
+        ), listed
+        # A kernel of the user's own: the default while the generation has none.
+        user_kernel.mkdir(parents=True)
+        spec = {"argv": [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"]}
+        (user_kernel / "kernel.json").write_text(
+            json.dumps({**spec, "display_name": "Mine", "language": "python"})
+        )
+        listed = specs()
+        assert listed["default"] == "mine", listed
+        # A switch while the server runs: the config's stable kernel is the default again.
+        assert cli(capsys, "switch", "--config", str(config))[0] == 0
+        listed = specs()
+        assert listed["default"] == "small", listed
+    finally:
+        assert service.stop() == 0, service.output()
 
 
 def test_render_binary_only() -> None:

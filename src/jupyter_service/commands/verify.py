@@ -18,13 +18,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "recorded when it was built (missing, changed and added files), every generation's "
         "kernelspecs, and the `current` link, like `nix-store --verify --check-contents`. "
         "Name every damaged path; exit 1 when one is. With --repair, rebuild each damaged "
-        "store path from the config's lock and write damaged kernelspecs again.",
+        "store path from the config's lock, write damaged kernelspecs again, and point a "
+        "dangling `current` at the newest intact generation.",
     )
     parser.add_argument(
-        "--repair", action="store_true", help="rebuild what is damaged from the config's lock"
+        "--repair",
+        action="store_true",
+        help="rebuild what is damaged from the config's lock; point a dangling `current` at "
+        "the newest intact generation",
     )
     add_config_argument(parser)
     parser.set_defaults(handler=run_verify)
+
+
+# Why `--repair` left a damaged thing as it was, by kind.
+NOT_REPAIRED = {
+    "store path": "its lock is not the config's",
+    "current": "no intact generation to point it at",
+}
 
 
 def _say(text: str) -> None:
@@ -44,12 +55,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if damage and args.repair:
         left = repair(resolve_config(args), state, damage, say=_say)
         for item in left:
-            why = (
-                "its lock is not the config's"
-                if item.kind == "store path"
-                else "not repairable here"
-            )
-            print(f"not repaired: {item.path}: {why}")
+            print(f"not repaired: {item.path}: {NOT_REPAIRED.get(item.kind, 'not repairable')}")
         damage = find_state_damage(state, contents=True)
         if not damage:
             print("repaired: the store and the generations are intact")
@@ -57,11 +63,10 @@ def run_verify(args: argparse.Namespace) -> int:
     if not damage:
         print(f"ok: the store paths and generations in {state} are intact")
         return 0
-    hints = []
-    if any(item.kind != "current" for item in damage) and not args.repair:
-        hints.append(service_hint("verify", "--repair", config=config_path(args), writes=[state]))
-    if any(item.kind == "current" for item in damage):
-        hints.append(service_hint("rollback", writes=[state]))
-    for hint in hints:
+    if not args.repair:
+        hint = service_hint("verify", "--repair", config=config_path(args), writes=[state])
+        print(f"hint: {hint}", file=sys.stderr)
+    elif any(item.kind == "current" for item in damage):
+        hint = service_hint("switch", config=config_path(args), writes=[state])
         print(f"hint: {hint}", file=sys.stderr)
     return 1

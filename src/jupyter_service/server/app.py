@@ -270,19 +270,9 @@ def prepare_shared_runtime(config: ServiceConfig, notebook_dir: str) -> Runtime:
         terminal_rc=str(rc) if rc else None,
         # Through the `current` link: a switch or rollback shows in the running server.
         stable_kernel_dir=str(where.current_kernels),
-        stable_kernels=served_stable_kernels(where.current_kernels),
         lab_settings_dir=str(write_lab_settings(where)),
         proxy_secret=(ensure_proxy_secret(where.state) if config.auth_mode == "authelia" else ""),
     )
-
-
-def served_stable_kernels(kernels_dir: Path) -> tuple[str, ...]:
-    """The stable kernels whose kernelspec the current generation has (none when `current`
-    is missing or dangling)."""
-    try:
-        return tuple(sorted(p.name for p in kernels_dir.iterdir() if (p / "kernel.json").is_file()))
-    except OSError:
-        return ()
 
 
 def write_lab_settings(where: paths.ServicePaths) -> Path:

@@ -10,6 +10,7 @@ from typing import Any
 from jupyter_client.kernelspec import NoSuchKernel
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
+from traitlets import HasTraits, Unicode
 
 from jupyter_service.server.kernel_log import TRANSPORT_LINE, KernelStderr
 
@@ -18,6 +19,8 @@ def render_start_error(kernel_name: str, exc: BaseException) -> web.HTTPError:
     """The HTTP error for a kernel that failed to start: 404 for an unknown name, else 500,
     each naming the kernel and what went wrong. Pure."""
     if isinstance(exc, NoSuchKernel):
+        if not kernel_name:
+            return web.HTTPError(404, "no kernel name given, and the server lists no kernel")
         return web.HTTPError(404, f"kernel {kernel_name!r} does not exist")
     if isinstance(exc, json.JSONDecodeError):
         reason = f"its kernel.json is not valid JSON ({exc})"
@@ -28,9 +31,41 @@ def render_start_error(kernel_name: str, exc: BaseException) -> web.HTTPError:
     return web.HTTPError(500, f"kernel {kernel_name!r} failed to start: {reason}")
 
 
+def find_default_kernel(configured: str, listed: dict[str, str], stable_dir: str) -> str:
+    """The default kernel among the `listed` ones (name -> resource dir): the `configured`
+    one when listed, else the first stable kernel (under `stable_dir`), else the first
+    listed kernel, else none (""). Pure."""
+    if configured in listed:
+        return configured
+    stable = sorted(n for n, d in listed.items() if stable_dir and d.startswith(stable_dir + "/"))
+    return (stable or sorted(listed) or [""])[0]
+
+
+class _ListedKernelName(Unicode):  # type: ignore[type-arg]
+    """`default_kernel_name` as configured, read against what the kernelspec manager lists
+    now: a switch or rollback changes the list while the server runs, and a generation with
+    no stable kernel (or a dangling `current`) has none of its names."""
+
+    def get(self, obj: HasTraits, cls: type[Any] | None = None) -> str:
+        configured = str(super().get(obj, cls))
+        ksm = getattr(obj, "kernel_spec_manager", None)
+        if ksm is None:
+            return configured
+        listed: dict[str, str] = ksm.find_kernel_specs()
+        return find_default_kernel(configured, listed, getattr(ksm, "stable_kernel_dir", ""))
+
+
 class ServiceKernelManager(AsyncMappingKernelManager):
     """jupyter_client keeps the id of a kernel whose start failed among its pending kernels,
-    and its `shutdown_all` then fails on it (the server's stop never finished)."""
+    and its `shutdown_all` then fails on it (the server's stop never finished). Its default
+    kernel is always one the server lists (Jupyter's own, `python3`, may be hidden)."""
+
+    default_kernel_name = _ListedKernelName(
+        "python3",
+        config=True,
+        help="The kernel a notebook opens with when it names none; when the server does not "
+        "list it, the first stable kernel it lists, else the first kernel.",
+    )
 
     def _forget_failed_starts(self) -> None:
         for kernel_id, task in list(self._pending_kernels.items()):

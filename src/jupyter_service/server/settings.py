@@ -30,9 +30,6 @@ class Runtime:
     lab_settings_dir: str | None = None
     # Authelia mode: the secret nginx adds to every request it forwards.
     proxy_secret: str = ""
-    # The stable kernels the current generation has at start (None: not looked at); the
-    # default kernel is one of them, never a name that does not exist.
-    stable_kernels: tuple[str, ...] | None = None
 
 
 # JupyterLab settings a managed service pins: no news prompt, no update check.
@@ -139,13 +136,10 @@ def render_server_settings(config: ServiceConfig, runtime: Runtime) -> dict[str,
             # enableVenvKernels = false: venv kernels are not offered, not only not made.
             "hide_venv_kernels": not config.enableVenvKernels,
         }
-        served = [
-            k
-            for k in replacements
-            if runtime.stable_kernels is None or k.name in runtime.stable_kernels
-        ]
-        if served:
-            preferred = [k for k in served if k.preferred] or served
+        if replacements:
+            # The kernel manager checks it against what is listed when it is asked: a
+            # generation without it (or a dangling `current`) makes another the default.
+            preferred = [k for k in replacements if k.preferred] or replacements
             settings["MappingKernelManager"] = {"default_kernel_name": preferred[0].name}
         warm = [k for k in config.stableKernels if k.enable and k.preheat > 0]
         if warm:

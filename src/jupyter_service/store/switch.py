@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -299,8 +300,10 @@ def repair(
     config: ServiceConfig, state: Path, damage: list[verify.Damage], *, say: Say = _quiet
 ) -> list[verify.Damage]:
     """Rebuild each damaged store path from the config's lock (through its language) and
-    write each damaged kernelspec again from its generation's manifest; return what could
-    not be repaired (a store path whose lock the config no longer has, the `current` link)."""
+    write each damaged kernelspec again from its generation's manifest; then point a
+    dangling `current` at the newest intact generation. Return what could not be repaired
+    (a store path whose lock the config no longer has, a `current` with no intact
+    generation to point at)."""
     languages = Languages()
     plans = {p.store_path: p for p in plan_kernels(config, state, languages, say)}
     left = []
@@ -324,7 +327,32 @@ def repair(
             aside = build.replace_damaged(item.path) if item.path.exists() else None
             backend = languages(plan.kernel.language)
             rebuild_store_path(backend, plan.locked, plan.store_path, aside, state)
+        for item in damage:
+            if item.kind != "current":
+                continue
+            # After the rebuilds above: a generation they mended counts as intact.
+            intact = find_intact_generation(state)
+            if intact is None:
+                left.append(item)
+                continue
+            gone = os.readlink(item.path)
+            generations.set_current(state, intact.number)
+            say(
+                f"pointed {item.path} at generation {intact.number}, the newest intact one "
+                f"(it pointed at {gone}, which is gone)"
+            )
     return left
+
+
+def find_intact_generation(state: Path) -> generations.Generation | None:
+    """The newest generation whose kernelspecs and store paths pass the cheap check."""
+    for generation in reversed(generations.list_generations(state)):
+        paths = {Path(entry.store_path) for entry in generation.kernels.values()}
+        if not generation_damage(generation) and not any(
+            verify.find_damage(path, contents=False, unrecorded_ok=True) for path in paths
+        ):
+            return generation
+    return None
 
 
 def generation_damage(generation: generations.Generation) -> list[str]:
