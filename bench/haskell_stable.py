@@ -28,7 +28,8 @@ from pathlib import Path
 
 from jupyter_service.config import load_config
 from jupyter_service.kernels.haskell import debian, pkgdb
-from jupyter_service.store.build import remove_tree, store_dir
+from jupyter_service.paths import ServicePaths
+from jupyter_service.store.build import remove_tree
 from jupyter_service.store.switch import lock_kernels, switch
 
 QUICK_START = ["lens", "aeson", "vector"]
@@ -76,7 +77,7 @@ def bench_set(work: Path, name: str, packages: list[str], runs: int, baseline: f
     closure = lock_file.read_text().count('"id":')
 
     def first_switch() -> None:
-        remove_tree(store_dir(state))
+        remove_tree(ServicePaths(state).store)
         shutil.rmtree(state / "generations", ignore_errors=True)
         (state / "current").unlink(missing_ok=True)
         assert switch(config, state).changed
@@ -151,7 +152,7 @@ def main() -> None:
         bench_set(work, "example-set", carried(EXAMPLE_SET), args.runs, baseline)
     finally:
         for state in work.glob("state-*"):
-            remove_tree(store_dir(state))
+            remove_tree(ServicePaths(state).store)
         shutil.rmtree(work, ignore_errors=True)
     print_install_size("quick-start", QUICK_START)
     print_install_size("example-set", carried(EXAMPLE_SET))

@@ -28,9 +28,10 @@ from typing import Any
 from pairs import Pairs, report
 
 from jupyter_service.config import load_config
+from jupyter_service.paths import ServicePaths
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.server.pool import PoolingKernelManager, kernel_pid, process_memory
-from jupyter_service.store.build import remove_tree, store_dir
+from jupyter_service.store.build import remove_tree
 from jupyter_service.store.switch import lock_kernels, switch
 
 PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
@@ -150,7 +151,7 @@ def main() -> int:
         assert switch(config, state).generation is not None
         results, memory = asyncio.run(measure(state / "current" / "kernels", work, args.pairs))
     finally:
-        remove_tree(store_dir(state))
+        remove_tree(ServicePaths(state).store)
         shutil.rmtree(work, ignore_errors=True)
     print(report(results))
     print(

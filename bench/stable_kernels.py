@@ -31,7 +31,8 @@ from jupyter_client.manager import KernelManager
 
 from jupyter_service.config import load_config
 from jupyter_service.kernels.python import LOCK_FILE, PROJECT_FILE, uv_bin, uv_env
-from jupyter_service.store.build import remove_tree, store_dir
+from jupyter_service.paths import ServicePaths
+from jupyter_service.store.build import remove_tree
 from jupyter_service.store.switch import lock_kernels, switch
 from jupyter_service.store.verify import find_damage, read_contents
 
@@ -236,7 +237,7 @@ def main() -> None:
             bench_full(work)
     finally:
         if not args.keep:
-            remove_tree(store_dir(work / "state"))
+            remove_tree(ServicePaths(work / "state").store)
             shutil.rmtree(work, ignore_errors=True)
 
 

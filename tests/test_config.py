@@ -631,3 +631,22 @@ def test_stable_kernel_defaults_come_from_the_schema() -> None:
     haskell = stable_kernel("ihaskell", {"extraPackages": ["lens"]})
     assert (haskell.enable, haskell.packages, haskell.preheat) == (False, ("lens",), 0)
     assert stable_kernel("python-base", {}).displayName == "Python (base)"
+
+
+def test_state_dir_names_are_written_once() -> None:
+    """Every dir and file under the state dir is named by ServicePaths alone: no other
+    module joins a name onto a state dir."""
+    import re
+
+    import jupyter_service
+
+    root = Path(jupyter_service.__file__).parent
+    joins = re.compile(r"""\bstate(_dir\(\))?\s*/\s*(["'A-Z]|f["'])""")
+    found = [
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "paths.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if joins.search(line)
+    ]
+    assert found == []

@@ -18,9 +18,9 @@ from jupyter_client.manager import start_new_kernel
 from traitlets.config import Config
 
 from jupyter_service.config import load_config
+from jupyter_service.paths import ServicePaths
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.server.settings import Runtime, render_server_settings
-from jupyter_service.store.generations import current_kernels_dir
 from jupyter_service.venv_cli import main
 from jupyter_service.venvs.build import COMPILED_MARKER
 from jupyter_service.venvs.layout import Layout
@@ -374,7 +374,7 @@ def test_list_shows_what_the_server_offers_tier_by_tier(
         notebook_dir=str(tmp_path),
         tools_dir=None,
         terminal_rc=None,
-        stable_kernel_dir=str(current_kernels_dir(service_environ)),
+        stable_kernel_dir=str(ServicePaths(service_environ).current_kernels),
     )
     settings = render_server_settings(load_config(config), runtime)
     served = ServiceKernelSpecManager(config=Config(settings)).get_all_specs()
@@ -561,9 +561,8 @@ def test_interactive_shell_prompt_says_venv(layout: Layout) -> None:
 def test_stable_kernel_names_are_refused(
     bare_layout: Layout, service_environ: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from jupyter_service.store.generations import current_kernels_dir
 
-    stable = current_kernels_dir(service_environ) / "python-base"
+    stable = ServicePaths(service_environ).current_kernels / "python-base"
     stable.mkdir(parents=True)
     (stable / "kernel.json").write_text(
         json.dumps({"argv": ["x"], "display_name": "Python (base)"})

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from jupyter_service.config import ServiceConfig
 
 SYSTEM_CONFIG = Path("/etc/jupyter-service/config.toml")
+# A generation's kernelspec dir, inside each generation.
+GENERATION_KERNELS = "kernels"
 
 
 def find_config(explicit: str | None) -> Path | None:
@@ -56,6 +58,14 @@ class ServicePaths:
     def generations(self) -> Path:
         return self.state / "generations"
 
+    def generation(self, number: int) -> Path:
+        return self.generations / str(number)
+
+    @property
+    def generation_counter(self) -> Path:
+        """The last generation number given (numbers are never reused)."""
+        return self.generations / ".last"
+
     @property
     def current(self) -> Path:
         """The link to the current generation."""
@@ -63,8 +73,9 @@ class ServicePaths:
 
     @property
     def current_kernels(self) -> Path:
-        """The kernelspec dir a running server searches, through `current`."""
-        return self.current / "kernels"
+        """The kernelspec dir a running server searches: through `current`, so a switch or
+        a rollback changes what it lists without a restart."""
+        return self.current / GENERATION_KERNELS
 
     @property
     def logs(self) -> Path:
@@ -83,6 +94,11 @@ class ServicePaths:
     def secret(self) -> Path:
         """The proxy secret nginx adds in Authelia mode."""
         return self.state / "proxy-secret"
+
+    @property
+    def hub(self) -> Path:
+        """JupyterHub's own state (its database, cookie secret)."""
+        return self.state / "hub"
 
     @property
     def state_lock(self) -> Path:

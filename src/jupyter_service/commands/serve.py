@@ -86,7 +86,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     config = resolve_config(args)
     state = paths.state_dir()
-    link = state / "current"
+    link = paths.ServicePaths(state).current
     if link.is_symlink() and not link.exists():
         _say(
             f"warning: {link} points at {os.readlink(link)}, which is gone, so no stable "

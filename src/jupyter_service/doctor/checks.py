@@ -332,7 +332,7 @@ def check_store(loaded: LoadedConfig, state: Path) -> list[CheckResult]:
     found = find_state_damage(state, contents=False, current_only=True)
     damage = [d for d in found if d.kind != "current"]
     if not damage:
-        if (state / "current").exists():
+        if paths.ServicePaths(state).current.exists():
             return [CheckResult("store", "ok", "the current generation's store paths are intact")]
         return [CheckResult("store", "skip", "no generation is current")]
     config = loaded.config.source if loaded.config else None

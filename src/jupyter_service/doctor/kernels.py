@@ -17,8 +17,8 @@ from jupyter_service.doctor.result import CheckResult
 from jupyter_service.hints import render_hint, service_hint, venv_kernel_hint
 from jupyter_service.kernel_dirs import hides_service_python
 from jupyter_service.kernels import StableKernel
+from jupyter_service.paths import ServicePaths
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
-from jupyter_service.store.generations import CURRENT, current_kernels_dir
 from jupyter_service.store.switch import stable_kernels
 from jupyter_service.venvs.layout import Layout
 from jupyter_service.venvs.manage import find_venvs
@@ -38,7 +38,7 @@ def find_kernel_specs(config: ServiceConfig | None, state: Path) -> ServiceKerne
     first, then Jupyter's own dirs (the service's own Python hidden as the server hides it)."""
     hide = config is not None and hides_service_python(config)
     return ServiceKernelSpecManager(
-        stable_kernel_dir=str(current_kernels_dir(state)),
+        stable_kernel_dir=str(ServicePaths(state).current_kernels),
         hide_service_python=hide,
         hide_venv_kernels=config is not None and not config.enableVenvKernels,
     )
@@ -207,7 +207,7 @@ def check_stale_kernelspecs(layout: Layout) -> list[CheckResult]:
 
 def check_generation(config: ServiceConfig | None, state: Path) -> CheckResult:
     """The `current` link: it must point at a generation when there is one."""
-    link = state / CURRENT
+    link = ServicePaths(state).current
     wants_stable = config is not None and bool(stable_kernels(config))
     if link.is_symlink() and not link.exists():
         finding = f"{link} points at {os.readlink(link)}, which is gone"

@@ -15,8 +15,8 @@ from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.errors import ServiceError
 from jupyter_service.hub.settings import DB_FILE, HubRuntime, render_hub_settings
+from jupyter_service.paths import ServicePaths
 
-HUB_DIR = "hub"
 PROXY = "configurable-http-proxy"
 # Debian's node-configurable-http-proxy finds its modules only here (Node.js does not look).
 DEBIAN_NODE_PATH = "/usr/share/nodejs"
@@ -77,7 +77,7 @@ def check_users_can_run(state: Path) -> None:
 
 def prepare_hub_dir(state: Path) -> Path:
     """`<state>/hub`: the hub's database and cookie secret, the hub's alone (0700/0600)."""
-    hub_dir = state / HUB_DIR
+    hub_dir = ServicePaths(state).hub
     hub_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     hub_dir.chmod(0o700)
     db = hub_dir / DB_FILE

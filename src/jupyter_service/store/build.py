@@ -22,14 +22,6 @@ from jupyter_service.store.verify import write_contents
 TMP_PREFIX = ".tmp-"
 
 
-def store_dir(state: Path) -> Path:
-    return state / "store"
-
-
-def log_dir(state: Path) -> Path:
-    return state / "logs"
-
-
 def store_hash(name: str, inputs: Mapping[str, Any]) -> str:
     """The store key of kernel `name` built from `inputs`. Pure."""
     return hashlib.sha256(

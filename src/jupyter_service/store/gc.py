@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jupyter_service.fsutil import tree_size
 from jupyter_service.inuse import find_users
+from jupyter_service.paths import ServicePaths
 from jupyter_service.store import build, generations
 from jupyter_service.store.verify import CONTENTS_DIR, remove_contents
 
@@ -26,7 +27,7 @@ def collect_garbage(state: Path, keep: int | None = None) -> GcResult:
     """With `keep`, remove all generations but the current one and the `keep` newest; then
     remove every store path that no remaining generation and no running process uses."""
     result = GcResult()
-    store = build.store_dir(state)
+    store = ServicePaths(state).store
     with generations.state_lock(state):
         for work, size in build.remove_stale_work(store).items():
             result.removed_work[str(work)] = size

@@ -15,13 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jupyter_service.paths import GENERATION_KERNELS as KERNELS
+from jupyter_service.paths import ServicePaths
 from jupyter_service.store.manifest import ManifestEntry
 
-GENERATIONS = "generations"
-CURRENT = "current"
 MANIFEST = "manifest.json"
-KERNELS = "kernels"
-LAST = ".last"
 
 
 @dataclass(frozen=True)
@@ -44,17 +42,11 @@ class Generation:
         return str(self.manifest.get("created", ""))
 
 
-def current_kernels_dir(state: Path) -> Path:
-    """The kernelspec dir a running server searches: through `current`, so a switch or a
-    rollback changes what it lists without a restart."""
-    return state / CURRENT / KERNELS
-
-
 @contextlib.contextmanager
 def state_lock(state: Path) -> Iterator[None]:
     """One switch, rollback or gc at a time on a state dir."""
     state.mkdir(parents=True, exist_ok=True)
-    with (state / ".lock").open("a") as f:
+    with ServicePaths(state).state_lock.open("a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -64,7 +56,7 @@ def state_lock(state: Path) -> Iterator[None]:
 
 def current_number(state: Path) -> int | None:
     try:
-        target = os.readlink(state / CURRENT)
+        target = os.readlink(ServicePaths(state).current)
     except OSError:
         return None
     name = Path(target).name
@@ -72,7 +64,7 @@ def current_number(state: Path) -> int | None:
 
 
 def read_generation(state: Path, number: int) -> Generation | None:
-    path = state / GENERATIONS / str(number)
+    path = ServicePaths(state).generation(number)
     try:
         manifest = json.loads((path / MANIFEST).read_text())
     except (OSError, ValueError):
@@ -81,7 +73,7 @@ def read_generation(state: Path, number: int) -> Generation | None:
 
 
 def list_generations(state: Path) -> list[Generation]:
-    directory = state / GENERATIONS
+    directory = ServicePaths(state).generations
     if not directory.is_dir():
         return []
     numbers = sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
@@ -96,10 +88,12 @@ def current_generation(state: Path) -> Generation | None:
 
 def set_current(state: Path, number: int) -> None:
     """Make generation `number` current: a new symlink renamed over the old one."""
-    tmp = state / f".{CURRENT}-{os.getpid()}"
+    where = ServicePaths(state)
+    tmp = where.current.with_name(f".{where.current.name}-{os.getpid()}")
     tmp.unlink(missing_ok=True)
-    os.symlink(f"{GENERATIONS}/{number}", tmp)
-    os.replace(tmp, state / CURRENT)
+    # Relative, so a state dir moved or seen through another mount stays whole.
+    os.symlink(where.generation(number).relative_to(where.current.parent), tmp)
+    os.replace(tmp, where.current)
 
 
 def _write_kernel_dir(directory: Path, name: str, entry: ManifestEntry, number: int) -> None:
@@ -134,7 +128,8 @@ def write_generation(
     state: Path, kernels: dict[str, ManifestEntry], config: str | None
 ) -> Generation:
     """Write generation N+1 aside, rename it into place, then make it current."""
-    directory = state / GENERATIONS
+    where = ServicePaths(state)
+    directory = where.generations
     directory.mkdir(parents=True, exist_ok=True)
     number = max([_last_number(state), *(g.number for g in list_generations(state))]) + 1
     work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
@@ -150,19 +145,19 @@ def write_generation(
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         work.chmod(0o755)
-        work.rename(directory / str(number))
+        work.rename(where.generation(number))
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     set_current(state, number)
     # Numbers are never reused, even after gc removed the newest generations.
-    (directory / LAST).write_text(f"{number}\n")
-    return Generation(number, directory / str(number), manifest)
+    where.generation_counter.write_text(f"{number}\n")
+    return Generation(number, where.generation(number), manifest)
 
 
 def _last_number(state: Path) -> int:
     try:
-        return int((state / GENERATIONS / LAST).read_text())
+        return int(ServicePaths(state).generation_counter.read_text())
     except (OSError, ValueError):
         return 0
 
@@ -175,10 +170,10 @@ def remove_generation(generation: Generation) -> None:
 
 
 def remove_stale_work(state: Path) -> None:
-    directory = state / GENERATIONS
-    if directory.is_dir():
-        for entry in directory.iterdir():
+    where = ServicePaths(state)
+    if where.generations.is_dir():
+        for entry in where.generations.iterdir():
             if entry.name.startswith(".tmp-") and not entry.is_symlink():
                 shutil.rmtree(entry)
-    for entry in state.glob(f".{CURRENT}-*"):
+    for entry in state.glob(f".{where.current.name}-*"):
         entry.unlink(missing_ok=True)

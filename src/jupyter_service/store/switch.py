@@ -23,6 +23,7 @@ from jupyter_service.kernels import (
     language,
     language_names,
 )
+from jupyter_service.paths import ServicePaths
 from jupyter_service.proc import format_duration, format_size
 from jupyter_service.store import build, generations, lock, verify
 from jupyter_service.store.manifest import ManifestEntry
@@ -123,7 +124,7 @@ def lock_kernels(
     root = lock.lock_root(path)
     lock.remove_stale_work(root)
     languages = Languages()
-    logs = build.log_dir(state)
+    logs = ServicePaths(state).logs
     for kernel in kernels:
         languages(kernel.language).provide(kernel, root, logs=logs, say=say)
     # Every toolchain is found before anything is written.
@@ -186,13 +187,13 @@ def plan_kernels(
     languages = languages or Languages()
     root = lock.lock_root(_config_path(config))
     for kernel in kernels:
-        languages(kernel.language).provide(kernel, root, logs=build.log_dir(state), say=say)
+        languages(kernel.language).provide(kernel, root, logs=ServicePaths(state).logs, say=say)
     plans = []
     for kernel in kernels:
         backend = languages(kernel.language)
         locked = backend.check_lock(kernel, root, lock_hint(_config_path(config), state))
         key = build.store_hash(kernel.name, backend.store_key_inputs(locked))
-        path = build.store_dir(state) / f"{key}-{kernel.name}"
+        path = ServicePaths(state).store / f"{key}-{kernel.name}"
         plans.append(KernelPlan(locked, backend.display_name(kernel), path))
     return plans
 
@@ -229,7 +230,7 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
         ):
             return SwitchResult(current, False, [])
         with _os_errors(f"cannot switch in the state dir {state}", state, "switching"):
-            for work, size in build.remove_stale_work(build.store_dir(state)).items():
+            for work, size in build.remove_stale_work(ServicePaths(state).store).items():
                 say(f"removed {work} ({format_size(size)}), left by an interrupted build")
             generations.remove_stale_work(state)
             built = []
@@ -261,7 +262,7 @@ def _build(
         backend = languages(plan.kernel.language)
         rebuild_store_path(backend, plan.locked, plan.store_path, aside, state)
     except KeyboardInterrupt:
-        left = sorted(build.store_dir(state).glob(f"{build.TMP_PREFIX}{plan.store_path.name}-*"))
+        left = sorted(ServicePaths(state).store.glob(f"{build.TMP_PREFIX}{plan.store_path.name}-*"))
         where = (
             f"its partial build {left[0]} is left for the next `switch` or `gc` to remove"
             if left
@@ -286,7 +287,7 @@ def rebuild_store_path(
     """Build `path`; the damaged copy moved `aside` (if any) is removed once the new one is
     in place, and put back if the build fails (damaged still beats missing)."""
     try:
-        backend.build(locked, path, build.log_dir(state))
+        backend.build(locked, path, ServicePaths(state).logs)
     except BaseException:
         if aside is not None and not path.exists():
             (aside / path.name).rename(path)
@@ -311,7 +312,7 @@ def repair(
         generations.state_lock(state),
         _os_errors(f"cannot repair in the state dir {state}", state, "repairing"),
     ):
-        build.remove_stale_work(build.store_dir(state))
+        build.remove_stale_work(ServicePaths(state).store)
         for item in damage:
             if item.kind == "kernelspec":
                 generation = generations.read_generation(state, item.generations[0])

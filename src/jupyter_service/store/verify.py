@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_service.fsutil import write_text_atomic
+from jupyter_service.paths import GENERATION_KERNELS, ServicePaths
 from jupyter_service.store.manifest import ManifestEntry
 
 CONTENTS_DIR = ".contents"
@@ -160,7 +161,7 @@ def find_kernelspec_damage(
     (missing, unreadable, changed), else None."""
     from jupyter_service.kernels import find_language
 
-    spec_file = generation_path / "kernels" / name / "kernel.json"
+    spec_file = generation_path / GENERATION_KERNELS / name / "kernel.json"
     try:
         spec = json.loads(spec_file.read_text())
     except FileNotFoundError:
@@ -200,7 +201,7 @@ def find_state_damage(state: Path, *, contents: bool, current_only: bool = False
     from jupyter_service.store import generations
 
     found: list[Damage] = []
-    link = state / generations.CURRENT
+    link = ServicePaths(state).current
     if link.is_symlink() and not link.exists():
         gone = f"points at {os.readlink(link)}, which is gone"
         found.append(Damage("current", link, (gone,)))
@@ -214,7 +215,7 @@ def find_state_damage(state: Path, *, contents: bool, current_only: bool = False
         for name, entry in sorted(generation.kernels.items()):
             spec = find_kernelspec_damage(generation.path, generation.number, name, entry)
             if spec:
-                spec_dir = generation.path / "kernels" / name
+                spec_dir = generation.path / GENERATION_KERNELS / name
                 found.append(Damage("kernelspec", spec_dir, (spec,), name, (generation.number,)))
             users.setdefault(Path(entry.store_path), (name, []))[1].append(generation.number)
     for path, (name, numbers) in sorted(users.items()):

@@ -44,11 +44,10 @@ def check_not_stable(name: str) -> None:
     """A venv kernel may not shadow (or be shadowed by) a stable kernel: the server lists the
     current generation's kernels first, and two "Python (base)" would confuse everyone."""
     from jupyter_service import paths
-    from jupyter_service.store.generations import current_kernels_dir
     from jupyter_service.venvs.kernelspec import display_name
     from jupyter_service.venvs.spec_files import read_kernel_json
 
-    stable = current_kernels_dir(paths.state_dir())
+    stable = paths.ServicePaths.from_environment().current_kernels
     if not stable.is_dir():
         return
     for spec_dir in stable.iterdir():

@@ -152,7 +152,6 @@ def _server_hides_python() -> bool:
     current generation says (a stable kernel was switched to, so one is enabled)."""
     from jupyter_service import paths
     from jupyter_service.kernel_dirs import HIDES_PYTHON_ENV, hides_service_python
-    from jupyter_service.store.generations import current_kernels_dir
 
     told = os.environ.get(HIDES_PYTHON_ENV)
     if told in ("0", "1"):
@@ -168,7 +167,7 @@ def _server_hides_python() -> bool:
         config = None
     if config is not None:
         return hides_service_python(config)
-    stable = current_kernels_dir(paths.state_dir())
+    stable = paths.ServicePaths.from_environment().current_kernels
     return stable.is_dir() and any(stable.iterdir())
 
 
@@ -189,12 +188,12 @@ def list_kernels(layout: Layout) -> KernelListing:
     venv kernels with their sizes and state."""
     from jupyter_service import paths
     from jupyter_service.kernel_dirs import offered_kernels
-    from jupyter_service.store.generations import current_kernels_dir, current_number
+    from jupyter_service.store.generations import current_number
 
-    state = paths.state_dir()
-    offered = offered_kernels(current_kernels_dir(state), _server_hides_python())
+    where = paths.ServicePaths.from_environment()
+    offered = offered_kernels(where.current_kernels, _server_hides_python())
     specs = {k.resource_dir: k.spec for k in offered}
-    return KernelListing(current_number(state), offered, find_venvs(layout, specs))
+    return KernelListing(current_number(where.state), offered, find_venvs(layout, specs))
 
 
 def _users(layout: Layout, name: str) -> str:
