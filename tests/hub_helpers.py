@@ -232,7 +232,7 @@ def hub_accounts() -> Iterator[None]:
     import sys
 
     pytest.importorskip("jupyterhub")
-    from jupyter_service.hub.app import find_closed_to_others
+    from jupyter_service.hub.host import find_closed_to_others
 
     for path in (Path(sys.executable), Path(sys.prefix)):
         closed = find_closed_to_others(path, execute=True)

@@ -95,19 +95,15 @@ def test_authelia_mode_takes_a_list_of_names() -> None:
             "is not used when hub.enable is true; give each user's hash in [hub.users] (`jupyter-service hash-password`) and remove `password`",
         ),
         (
-            HUB_HEAD + HUB.replace("[hub.users]", 'spawner = "systemd"\n[hub.users]'),
-            "hub.spawner",
-            "'systemd' is not supported by this version; allowed: 'local' or 'kubernetes'",
-        ),
-        (
             HUB_HEAD + HUB.replace("[hub.users]", 'spawner = "docker"\n[hub.users]'),
             "hub.spawner",
-            "'docker' is not a spawner; allowed: 'local' or 'kubernetes'",
+            "'docker' is not a spawner; allowed: 'local', 'systemd' or 'kubernetes'",
         ),
         (
             HUB_HEAD + HUB.replace("[hub.users]", 'memoryLimit = "2G"\n[hub.users]'),
             "hub.memoryLimit",
-            'is not enforced by the local spawner; remove it, or use spawner = "kubernetes"',
+            'is not enforced by the local spawner; remove it, or use spawner = "systemd" or '
+            '"kubernetes"',
         ),
         (
             HUB_HEAD
@@ -149,9 +145,10 @@ def test_hub_mistakes_are_named(text: str, path: str, message: str) -> None:
     assert (path, message) in problems_of(text)
 
 
-def test_kubernetes_limits_are_accepted() -> None:
+@pytest.mark.parametrize("spawner", ["systemd", "kubernetes"])
+def test_limits_are_accepted_by_the_spawners_that_enforce_them(spawner: str) -> None:
     text = HUB_HEAD + HUB.replace(
-        "[hub.users]", 'spawner = "kubernetes"\nmemoryLimit = "2G"\ncpuLimit = "1.5"\n[hub.users]'
+        "[hub.users]", f'spawner = "{spawner}"\nmemoryLimit = "2G"\ncpuLimit = "1.5"\n[hub.users]'
     )
     config, problems = parse_config(text)
     assert problems == []

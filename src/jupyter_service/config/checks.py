@@ -175,7 +175,7 @@ def check_service_url(value: str) -> str | None:
     )
 
 
-SPAWNERS = ("local", "kubernetes")
+SPAWNERS = ("local", "systemd", "kubernetes")
 _MEMORY = re.compile(r"[1-9][0-9]*(\.[0-9]+)?[KMGT]?")
 _CPU = re.compile(r"([0-9]+(\.[0-9]+)?)")
 _IMAGE_PART = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
@@ -188,9 +188,7 @@ _IMAGE = re.compile(
 def check_spawner(value: str) -> str | None:
     if value in SPAWNERS:
         return None
-    if value == "systemd":
-        return "'systemd' is not supported by this version; allowed: 'local' or 'kubernetes'"
-    return f"{value!r} is not a spawner; allowed: 'local' or 'kubernetes'"
+    return f"{value!r} is not a spawner; allowed: 'local', 'systemd' or 'kubernetes'"
 
 
 def check_memory_limit(value: str) -> str | None:

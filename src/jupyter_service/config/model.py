@@ -340,7 +340,7 @@ def _hub_checks(values: dict[str, Any], authelia: bool, problems: Problems) -> N
                     (
                         f"hub.{key}",
                         "is not enforced by the local spawner; remove it, or use "
-                        'spawner = "kubernetes"',
+                        'spawner = "systemd" or "kubernetes"',
                     )
                 )
 

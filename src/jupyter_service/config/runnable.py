@@ -65,6 +65,12 @@ def runnable_problems(config: ServiceConfig) -> Problems:
     )
     if notebook:
         problems.append(("notebookDir", notebook))
+    if config.hub.enable and config.hub.spawner == "systemd":
+        from jupyter_service.hub.host import SYSTEMD_HINT, find_systemd_problem
+
+        systemd = find_systemd_problem()
+        if systemd:
+            problems.append(("hub.spawner", f"{systemd}; {SYSTEMD_HINT}"))
     return problems
 
 

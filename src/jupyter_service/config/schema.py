@@ -370,22 +370,23 @@ HUB = Table(
         "spawner": Opt(
             "string",
             "local",
-            'Where users\' servers run: `"local"` (their accounts here) or `"kubernetes"` '
-            "(rendered by `hub-config --kubernetes`)",
+            'Where users\' servers run: `"local"` (their accounts here, children of the hub), '
+            '`"systemd"` (their accounts here, one transient unit each, with the limits) or '
+            '`"kubernetes"` (rendered by `hub-config --kubernetes`)',
             check=checks.check_spawner,
             addition=True,
         ),
         "memoryLimit": Opt(
             "string",
             None,
-            'Memory of each user\'s server, such as `"2G"` (kubernetes spawner)',
+            'Memory of each user\'s server, such as `"2G"` (systemd and kubernetes spawners)',
             check=checks.check_memory_limit,
             addition=True,
         ),
         "cpuLimit": Opt(
             "string",
             None,
-            'CPUs of each user\'s server, such as `"1.5"` (kubernetes spawner)',
+            'CPUs of each user\'s server, such as `"1.5"` (systemd and kubernetes spawners)',
             check=checks.check_cpu_limit,
             addition=True,
         ),

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import socket
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,24 +12,16 @@ from typing import Any
 from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.errors import ServiceError
+from jupyter_service.hub.host import (
+    check_systemd_running,
+    check_users_can_run,
+    find_proxy,
+    render_node_path,
+)
 from jupyter_service.hub.settings import DB_FILE, HubRuntime, render_hub_settings
 from jupyter_service.paths import ServicePaths
 
-PROXY = "configurable-http-proxy"
-# Debian's node-configurable-http-proxy finds its modules only here (Node.js does not look).
-DEBIAN_NODE_PATH = "/usr/share/nodejs"
 USER_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
-
-
-def find_proxy() -> str:
-    found = shutil.which(PROXY)
-    if found is None:
-        raise ServiceError(
-            f"{PROXY} is not installed (JupyterHub's proxy)",
-            hint="apt-get install node-configurable-http-proxy (or npm install -g "
-            "configurable-http-proxy)",
-        )
-    return found
 
 
 def free_port() -> int:
@@ -39,40 +29,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def find_closed_to_others(path: Path, *, execute: bool) -> Path | None:
-    """The first of `path` and its parents that users other than the owner cannot pass
-    (directories need o+x; the file o+r, and o+x when `execute`), or None."""
-    path = Path(os.path.realpath(path))
-    for parent in reversed(path.parents):
-        if not os.stat(parent).st_mode & stat.S_IXOTH:
-            return parent
-    mode = os.stat(path).st_mode
-    need = stat.S_IXOTH if stat.S_ISDIR(mode) else stat.S_IROTH
-    if execute:
-        need |= stat.S_IXOTH
-    return None if mode & need == need else path
-
-
-def check_users_can_run(state: Path) -> None:
-    """Users' servers run as the users: the interpreter, its environment and the state
-    dir's shared parts must be theirs to read (an interpreter under a 0700 home is not)."""
-    needed = [
-        (Path(sys.executable), True),
-        (Path(getattr(sys, "_base_executable", sys.executable)), True),
-        (Path(sys.prefix), True),
-        (state, True),
-    ]
-    for path, execute in needed:
-        closed = find_closed_to_others(path, execute=execute)
-        if closed is not None:
-            raise ServiceError(
-                f"users' servers cannot reach {path}: {closed} is closed to other users "
-                f"(mode {stat.filemode(os.stat(closed).st_mode)})",
-                hint=f"install jupyter-service where every user can read it (such as a venv "
-                f"under /opt from /usr/bin/python3), or `chmod o+x {closed}`",
-            )
 
 
 def prepare_hub_dir(state: Path) -> Path:
@@ -108,6 +64,7 @@ def prepare_hub_runtime(config: ServiceConfig) -> HubRuntime:
         proxy_api_port=free_port(),
         server=server,
         proxy_secret=(ensure_proxy_secret(state) if config.auth_mode == "authelia" else ""),
+        state_dir=str(state),
         environment={
             "PATH": os.pathsep.join(user_path),
             "JUPYTER_SERVICE_STATE_DIR": str(state),
@@ -123,20 +80,21 @@ def run_hub(config: ServiceConfig) -> None:
     from tornado.ioloop import IOLoop
     from traitlets.config import Config
 
-    if config.hub.spawner != "local":
+    spawner = config.hub.spawner
+    if spawner == "kubernetes":
         raise ServiceError(
-            f'hub.spawner = "{config.hub.spawner}" is not run on this host',
+            f'hub.spawner = "{spawner}" is not run on this host',
             hint="render it with `jupyter-service hub-config --kubernetes`",
         )
+    if spawner == "systemd":
+        check_systemd_running()
     if os.geteuid() != 0:
         raise ServiceError(
-            "the local spawner starts each user's server as that user, which needs root",
+            f"the {spawner} spawner starts each user's server as that user, which needs root",
             hint="run the hub as root (`jupyter-service install-service` does in hub mode)",
         )
     runtime = prepare_hub_runtime(config)
-    os.environ["NODE_PATH"] = os.pathsep.join(
-        p for p in (DEBIAN_NODE_PATH, os.environ.get("NODE_PATH", "")) if p
-    )
+    os.environ["NODE_PATH"] = render_node_path(os.environ.get("NODE_PATH"))
     # The hub writes nothing beside the caller; relative paths land in its own dir.
     os.chdir(runtime.hub_dir)
 

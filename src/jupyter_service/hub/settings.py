@@ -11,7 +11,14 @@ from jupyter_service.config import ServiceConfig
 from jupyter_service.server.settings import Runtime, render_server_settings
 
 AUTHENTICATOR = "jupyter_service.hub.auth.ServiceAuthenticator"
-SPAWNER = "jupyter_service.hub.spawner.ServiceSpawner"
+# hub.spawner -> the class that starts users' servers on this host (its config section is
+# its class name).
+SPAWNERS = {
+    "local": "jupyter_service.hub.spawner.ServiceSpawner",
+    "systemd": "jupyter_service.hub.spawner.ServiceSystemdSpawner",
+}
+# jupyterhub-systemdspawner's default, named here so doctor and the tests know the units.
+UNIT_NAME_TEMPLATE = "jupyter-{USERNAME}-singleuser"
 DB_FILE = "jupyterhub.sqlite"
 COOKIE_SECRET_FILE = "jupyterhub_cookie_secret"
 PROXY_PID_FILE = "jupyterhub-proxy.pid"
@@ -81,6 +88,8 @@ class HubRuntime:
     server: Runtime
     proxy_secret: str = ""
     environment: dict[str, str] = field(default_factory=dict)
+    # The state dir (store, generations, the hub's dir): read-only in systemd users' units.
+    state_dir: str = ""
 
 
 def render_singleuser_settings(config: ServiceConfig, runtime: Runtime) -> dict[str, Any]:
@@ -117,7 +126,6 @@ def render_hub_settings(config: ServiceConfig, runtime: HubRuntime) -> dict[str,
             "cookie_secret_file": f"{hub_dir}/{COOKIE_SECRET_FILE}",
             "pid_file": "",
             "authenticator_class": AUTHENTICATOR,
-            "spawner_class": SPAWNER,
             # Users' servers stop with the hub: `up` leaves nothing running behind it.
             "cleanup_servers": True,
             "cleanup_proxy": True,
@@ -136,18 +144,10 @@ def render_hub_settings(config: ServiceConfig, runtime: HubRuntime) -> dict[str,
             # Authelia mode: the login page would only send people to /hub/login anyway.
             "auto_login": bool(runtime.proxy_secret),
         },
-        "ServiceSpawner": {
-            "cmd": [runtime.python, "-m", "jupyter_service.hub.singleuser"],
-            "notebook_dir": config.notebookDir,
-            "default_url": "/lab",
-            # JupyterHub's 60 s and 30 s fail spawns on a busy small machine.
-            "start_timeout": SPAWN_TIMEOUT,
-            "http_timeout": SPAWN_TIMEOUT,
-            "environment": dict(runtime.environment),
-            "env_keep": list(ENV_KEEP),
-            "singleuser_settings": render_singleuser_settings(config, runtime.server),
-        },
     }
+    spawner_class = SPAWNERS.get(hub.spawner, SPAWNERS["local"])
+    settings["JupyterHub"]["spawner_class"] = spawner_class
+    settings[spawner_class.rpartition(".")[2]] = render_spawner_settings(config, runtime)
     if hub.idleTimeout:
         settings["JupyterHub"]["services"] = [
             {
@@ -164,6 +164,44 @@ def render_hub_settings(config: ServiceConfig, runtime: HubRuntime) -> dict[str,
         settings["JupyterHub"]["load_roles"] = [
             {"name": CULLER, "scopes": CULLER_SCOPES, "services": [CULLER]}
         ]
+    return settings
+
+
+def render_spawner_settings(config: ServiceConfig, runtime: HubRuntime) -> dict[str, Any]:
+    """How users' servers start: the same command, environment and pinned settings with
+    either spawner; the systemd one adds its unit's limits and isolation."""
+    settings: dict[str, Any] = {
+        "cmd": [runtime.python, "-m", "jupyter_service.hub.singleuser"],
+        "notebook_dir": config.notebookDir,
+        "default_url": "/lab",
+        # JupyterHub's 60 s and 30 s fail spawns on a busy small machine.
+        "start_timeout": SPAWN_TIMEOUT,
+        "http_timeout": SPAWN_TIMEOUT,
+        "environment": dict(runtime.environment),
+        "env_keep": list(ENV_KEEP),
+        "singleuser_settings": render_singleuser_settings(config, runtime.server),
+    }
+    if config.hub.spawner != "systemd":
+        return settings
+    hub = config.hub
+    settings.update(
+        {
+            "unit_name_template": UNIT_NAME_TEMPLATE,
+            # The user's account and home (the unit's working dir); the server then opens
+            # notebookDir there itself.
+            "username_template": "{USERNAME}",
+            "default_shell": "/bin/bash",
+            # MemoryMax= and CPUQuota= of the unit (nothing when not configured).
+            "mem_limit": hub.memoryLimit,
+            "cpu_limit": float(hub.cpuLimit) if hub.cpuLimit else None,
+            # Each user's own /tmp; no sudo or setuid way up from a notebook.
+            "isolate_tmp": True,
+            "disable_user_sudo": True,
+            # The store and generations are read-only to users by their modes; the unit
+            # makes the whole state dir so, whatever its modes.
+            "readonly_paths": [runtime.state_dir] if runtime.state_dir else None,
+        }
+    )
     return settings
 
 

@@ -99,6 +99,10 @@ def render_systemd_unit(
         user, group, umask = "root", "root", "0022"
         notebook_dir = SERVICE_STATE_DIR
         read_write = _unique([SERVICE_STATE_DIR, *user_homes])
+        if config.hub.spawner == "systemd":
+            # jupyterhub-systemdspawner writes each user's unit environment file under
+            # /run/<unit> before `systemd-run` (ProtectSystem=strict makes /run read-only).
+            read_write.append(Path("/run"))
     environment = {
         "JUPYTER_SERVICE_STATE_DIR": str(SERVICE_STATE_DIR),
         "JUPYTER_SERVICE_CONFIG": str(config_path),
