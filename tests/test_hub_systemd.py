@@ -176,3 +176,23 @@ def test_the_hub_unit_lets_the_spawner_write_the_units_environment_files() -> No
     )
     assert "User=root\nGroup=root\n" in unit
     assert f"ReadWritePaths=/var/lib/jupyter-service {home} /run\n" in unit
+
+
+@NO_SYSTEMD
+def test_doctor_says_the_systemd_spawner_cannot_run_here(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(SYSTEMD)
+    assert main(["doctor", "--json", "--no-kernels", "--config", str(config)]) == 1
+    checks = json.loads(capsys.readouterr().out)["checks"]
+    [spawner] = [c for c in checks if c["check"] == "hub" and c["subject"] == "spawner"]
+    init = Path("/proc/1/comm").read_text().strip()
+    assert (spawner["status"], spawner["finding"], spawner["fix"]) == (
+        "fail",
+        'hub.spawner = "systemd" starts each user\'s server as a transient systemd unit, but '
+        f"systemd is not the running init system here (PID 1 is {init}; /run/systemd/system "
+        "is missing)",
+        'use spawner = "local" on this host (no memory or CPU limits), or run the hub on a '
+        "host booted with systemd",
+    )

@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "installed Debian packages), stale venv kernelspecs, that every kernel the server "
         "lists starts and answers `1+1`, the "
         "systemd service, the port, the nginx site (`nginx -t`), extraTools and "
-        "jupyter-venv-kernel, and torch's GPU in python-base. Each check prints ok, warn, "
+        "jupyter-venv-kernel, a hub's host (systemd for the systemd spawner, the proxy, what "
+        "users' servers must reach, the hub's state modes, the users' accounts), and torch's "
+        "GPU in python-base. Each check prints ok, warn, "
         "fail or skip, and where not ok the command that fixes it. Exit 1 when one fails. "
         "Run it as the service's user: venv kernels are per user.",
     )

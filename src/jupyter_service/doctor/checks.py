@@ -377,6 +377,12 @@ def _kernels(ctx: Context) -> list[CheckResult]:
     return check_kernels(ctx.loaded.config, ctx.state)
 
 
+def _hub(ctx: Context) -> list[CheckResult]:
+    from jupyter_service.doctor.hub import check_hub
+
+    return check_hub(ctx.loaded.config, ctx.loaded.path, ctx.state)
+
+
 KERNEL_NOT_SHOWING = "Kernel not showing up"
 # In the order a person would look.
 CHECKS: tuple[Check, ...] = (
@@ -461,6 +467,18 @@ CHECKS: tuple[Check, ...] = (
         "`extraTools` entry",
         "`apt-get install NAME`",
         lambda ctx: check_tools(ctx.loaded),
+    ),
+    Check(
+        "hub",
+        "(ours)",
+        "with `hub.enable` on this host: systemd as init for the systemd spawner; "
+        "configurable-http-proxy runs (with `NODE_PATH=/usr/share/nodejs`, as `up` sets it); "
+        "every user can pass the interpreter, its venv, the state dir and store; the hub's dir "
+        "0700 (files 0600), the store not writable by users; each user has a system account "
+        "with a 0700 home",
+        "`apt-get install node-configurable-http-proxy`, `chmod o+x DIR`, `chmod 700 DIR`, "
+        '`chmod go-w DIR`, `jupyter-service install-service`, `spawner = "local"`',
+        _hub,
     ),
     Check(
         "gpu",
