@@ -3,10 +3,12 @@ two real system accounts made here (and removed after). One hub serves the modul
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from .hub_helpers import (
     run_in_user_kernel,
     start_hub,
     start_server,
+    wait_server,
     world_readable_tmp,
 )
 from .stable_fixtures import render_config
@@ -42,7 +45,11 @@ def hub(hub_accounts: None, locked: dict[str, Path]) -> Iterator[Hub]:
     root = world_readable_tmp("jupyter-service-hub-")
     try:
         port = free_port()
-        config = deploy(root, render_config(["iniconfig"], head=hub_head(port)), locked["a"])
+        # One warm kernel of `small` per user's server, `decimal` imported ahead.
+        text = render_config(
+            ["iniconfig"], head=hub_head(port), extra='preheat = 1\npreload = ["decimal"]\n'
+        )
+        config = deploy(root, text, locked["a"])
         running = start_hub(root, config, port)
         try:
             yield running
@@ -73,6 +80,35 @@ def test_each_user_runs_the_stable_kernel_as_themselves_in_their_notebook_dir(
         assert specs["default"] == "small"
         out = run_in_user_kernel(hub, session, name, WHO)
         assert out.split() == [name, f"/home/{name}/notebooks"]
+
+
+def kernel_processes(name: str, program: Path) -> list[str]:
+    """`name`'s processes running `program` (a stable kernel's)."""
+    proc = subprocess.run(
+        ["pgrep", "-u", name, "-f", str(program)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.split()
+
+
+def test_each_users_server_keeps_its_own_warm_kernels(
+    hub: Hub, sessions: dict[str, requests.Session]
+) -> None:
+    """`preheat`/`preload` (the pools) work in hub users' servers: each server keeps its
+    own warm kernel, as its user, and hands it out with that user's notebook dir."""
+    program = kernel_program(Path(hub.env["JUPYTER_SERVICE_STATE_DIR"]), "small")
+    for name in (ALICE, BOB):
+        deadline = time.monotonic() + 60
+        while len(kernel_processes(name, program)) != 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        # No kernel asked for: the one running is the pool's, owned by the user.
+        assert len(kernel_processes(name, program)) == 1, name
+        code = "import getpass, os, sys; print('decimal' in sys.modules, getpass.getuser(), os.getcwd())"
+        out = run_in_user_kernel(hub, sessions[name], name, code)
+        # Taken from the pool (decimal already imported), handed over to this user's dir.
+        assert out.split() == ["True", name, f"/home/{name}/notebooks"]
 
 
 def test_notebook_dir_is_made_by_the_user(hub: Hub, sessions: dict[str, requests.Session]) -> None:
@@ -126,18 +162,65 @@ def test_bob_cannot_read_alices_files_from_his_kernel(
     assert out.split() == ["PermissionError"] * 3
 
 
+def kernel_program(state: Path, kernel: str) -> Path:
+    """What the current generation's kernel runs (its kernelspec's argv[0])."""
+    spec = json.loads((state / "current" / "kernels" / kernel / "kernel.json").read_text())
+    return Path(spec["argv"][0])
+
+
+def store_path_of(state: Path, kernel: str) -> Path:
+    """The store path the current generation's kernel runs from."""
+    return next(p for p in kernel_program(state, kernel).parents if p.parent == state / "store")
+
+
+# Tries each write as the user would: a new file in a dir, appending to a file.
+TRY_WRITES = """\
+import os
+for p in {paths!r}:
+    try:
+        if os.path.isdir(p):
+            open(os.path.join(p, "mine"), "x").close()
+        else:
+            open(p, "a").close()
+        print("WROTE", p)
+    except OSError as e:
+        print(type(e).__name__)
+"""
+
+
 def test_users_cannot_write_the_store_generations_or_hub_state(
     hub: Hub, sessions: dict[str, requests.Session]
 ) -> None:
     state = Path(hub.env["JUPYTER_SERVICE_STATE_DIR"])
-    targets = [state / "current" / "kernels" / "small" / "kernel.json", state / "hub"]
-    code = (
-        "import os\n"
-        f"for p in {[str(t) for t in targets]!r}:\n"
-        "    print(os.access(p, os.W_OK), os.access(p, os.R_OK))\n"
+    store_path = store_path_of(state, "small")
+    generation = (state / "current").resolve()
+    targets = [
+        state,
+        state / "store",
+        store_path,
+        store_path / "bin",
+        store_path / "bin" / "python",
+        state / "generations",
+        generation,
+        generation / "kernels" / "small" / "kernel.json",
+        state / "hub",
+        state / "hub" / "jupyterhub.sqlite",
+    ]
+    # From bob's kernel, through the hub...
+    out = run_in_user_kernel(
+        hub, sessions[BOB], BOB, TRY_WRITES.format(paths=list(map(str, targets)))
     )
-    out = run_in_user_kernel(hub, sessions[BOB], BOB, code)
-    assert out.split() == ["False", "True", "False", "False"]
+    assert "WROTE" not in out
+    assert len(out.split()) == len(targets)
+    # ... and as alice from a shell (runuser), the files the hub cannot even list for her.
+    for target in targets:
+        command = ["touch", str(target / "mine" if target.is_dir() else target)]
+        proc = subprocess.run(
+            ["runuser", "-u", ALICE, "--", *command], capture_output=True, text=True, check=False
+        )
+        assert proc.returncode != 0, target
+        assert "Permission denied" in proc.stderr or "Read-only" in proc.stderr, proc.stderr
+    assert not any((t / "mine").exists() for t in targets if t.is_dir())
 
 
 def test_hub_state_is_the_hubs_alone(hub: Hub) -> None:
@@ -177,6 +260,43 @@ def test_admin_lists_servers_through_the_hub(
     assert users.status_code == 200
     assert {u["name"] for u in users.json()} == set(USERS)
     assert sessions[BOB].get(hub.url("hub/api/users"), timeout=30).status_code == 403
+
+
+def users_processes(name: str) -> list[str]:
+    proc = subprocess.run(
+        ["pgrep", "-u", name, "-f", "jupyter_service.hub.singleuser"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.split()
+
+
+def test_admin_stops_another_users_server_and_a_non_admin_cannot(
+    hub: Hub, sessions: dict[str, requests.Session]
+) -> None:
+    alice, bob = sessions[ALICE], sessions[BOB]
+    # bob is no admin: alice's server stays up.
+    response = bob.delete(
+        hub.url(f"hub/api/users/{ALICE}/server"), headers=hub_xsrf(bob, cookie_path()), timeout=30
+    )
+    assert response.status_code in (403, 404)
+    assert users_processes(ALICE)
+    assert run_in_user_kernel(hub, alice, ALICE, "print(1 + 1)").strip() == "2"
+    # alice is: bob's server stops, its process as bob is gone.
+    assert users_processes(BOB)
+    response = alice.delete(
+        hub.url(f"hub/api/users/{BOB}/server"), headers=hub_xsrf(alice, cookie_path()), timeout=60
+    )
+    assert response.status_code in (202, 204), response.text
+    wait_server(hub, alice, BOB, ready=False)
+    deadline = time.monotonic() + 30
+    while users_processes(BOB) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert users_processes(BOB) == []
+    assert bob.get(hub.url(f"user/{BOB}/api/status"), timeout=30).status_code != 200
+    # bob starts it again himself (the tests after this one use it).
+    start_server(hub, bob, BOB)
 
 
 def test_venv_kernel_made_by_alice_is_not_bobs(
@@ -264,3 +384,19 @@ def test_switch_reaches_running_user_servers(
     after = run_in_user_kernel(hub, sessions[ALICE], ALICE, "import six, sys; print(sys.prefix)")
     assert after.strip() != before.strip()
     assert "Error" not in after
+    # And `rollback` reaches them the same way: bob's next kernel is the old generation's.
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_service", "rollback"],
+        env=hub.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    back = run_in_user_kernel(
+        hub,
+        sessions[BOB],
+        BOB,
+        "import sys, importlib.util\nprint(sys.prefix, importlib.util.find_spec('six') is None)",
+    )
+    assert back.split() == [before.strip(), "True"]
