@@ -7,8 +7,10 @@
   to first reply;
 - memory: RSS of one idle user server (its process, kernel shut down) against the
   single-user server's, and the hub's and the proxy's own;
-- how many idle users this machine holds before a spawn takes twice the first one: users
-  are spawned one after another and left idle, up to --users.
+- how many idle users this machine holds before spawn times double: users are spawned one
+  after another and left idle, up to --users; doubled when the median of the last three
+  spawns is over twice the median of the first three (one spawn alone is too noisy on a
+  shared machine).
 
 Usage (root: it makes system accounts `jsbench0`..., removed after):
     .venv/bin/python bench/hub.py [--users N] [--runs R]
@@ -129,6 +131,13 @@ def spawn_to_reply(hub: Hub, name: str) -> float:
     return time.perf_counter() - started
 
 
+def doubled(spawns: list[float]) -> bool:
+    """The last three spawns' median is over twice the first three's (six spawns at least)."""
+    if len(spawns) < 6:
+        return False
+    return statistics.median(spawns[-3:]) > 2 * statistics.median(spawns[:3])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=10)
@@ -178,7 +187,7 @@ def main() -> None:
                     f"idle server {server_rss[-1]:.0f} MB, available "
                     f"{psutil.virtual_memory().available / 2**30:.1f} GiB"
                 )
-                if len(spawns) > 1 and spawns[-1] > 2 * spawns[0]:
+                if doubled(spawns):
                     break
         finally:
             hub.stop()
@@ -193,11 +202,15 @@ def main() -> None:
             f"server {statistics.median(single_rss):.0f} MB, hub {hub_rss:.0f} MB, proxy "
             f"{proxy_rss:.0f} MB"
         )
-        doubled = len(spawns) > 1 and spawns[-1] > 2 * spawns[0]
+        first, last = statistics.median(spawns[:3]), statistics.median(spawns[-3:])
         print(
-            f"idle users: {len(spawns)} spawned; spawn time {spawns[0]:.2f} s first, "
-            f"{spawns[-1]:.2f} s last; "
-            + (f"doubled at user {len(spawns)}" if doubled else f"not doubled by {len(spawns)}")
+            f"idle users: {len(spawns)} spawned; spawn time median {first:.2f} s of the first "
+            f"three, {last:.2f} s of the last three (x{last / first:.2f}); "
+            + (
+                f"doubled at user {len(spawns)}"
+                if doubled(spawns)
+                else f"not doubled by {len(spawns)}"
+            )
             + f"; memory alone: ~{int(24 * 1024 / idle)} idle servers in 24 GiB (estimate)"
         )
     finally:
