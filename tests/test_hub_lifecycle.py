@@ -95,8 +95,9 @@ def test_remote_user_needs_the_secret_culler_stops_idle_servers_restart_keeps_us
             timeout=60,
         )
         assert response.status_code in (201, 202), response.text
-        started = time.monotonic()
         servers = wait_for_servers(hub, session, lambda s: bool(s.get("", {}).get("ready")))
+        check_sessions_follow_remote_user(hub, session, secret)
+        started = time.monotonic()
         # Nobody uses it: the culler stops it after idleTimeout.
         servers = wait_for_servers(hub, session, lambda s: "" not in s, timeout=120)
         assert time.monotonic() - started >= IDLE_TIMEOUT - 5
@@ -111,6 +112,35 @@ def test_remote_user_needs_the_secret_culler_stops_idle_servers_restart_keeps_us
     finally:
         hub.stop()
     del servers
+
+
+def check_sessions_follow_remote_user(hub: Hub, session: requests.Session, secret: str) -> None:
+    """alice's hub and server cookies serve alice only while nginx says it is alice: in the
+    same browser, another Authelia user (bob) gets nothing of hers, and the hub logs bob in
+    as bob."""
+    as_alice = {"Remote-User": ALICE, SECRET_HEADER: secret}
+    as_bob = {"Remote-User": BOB, SECRET_HEADER: secret}
+    # The same browser: alice's cookies (her own session goes on in `session`).
+    browser = requests.Session()
+    browser.cookies.update(session.cookies)
+    # Through to alice's server (the OAuth hand-off), as nginx forwards it.
+    assert (
+        browser.get(hub.url(f"user/{ALICE}/lab"), headers=as_alice, timeout=60).status_code == 200
+    )
+    status = hub.url(f"user/{ALICE}/api/status")
+    assert browser.get(status, headers=as_alice, timeout=30).status_code == 200
+    # Authelia now says bob: alice's cookies get him nothing, from the hub or her server.
+    time.sleep(1.1)  # the hub re-checks at most once a second per user
+    response = browser.get(hub.url("hub/api/user"), headers=as_bob, timeout=30)
+    assert response.status_code == 403, response.text
+    response = browser.get(status, headers=as_bob, timeout=30, allow_redirects=False)
+    assert response.status_code == 403, response.text
+    # A hub page sends bob to the login, which makes him bob.
+    response = browser.get(hub.url("hub/home"), headers=as_bob, timeout=30)
+    assert response.status_code == 200
+    assert browser.get(hub.url("hub/api/user"), headers=as_bob, timeout=30).json()["name"] == BOB
+    # Requests without `Remote-User` (not from nginx) keep the cookie's user.
+    assert browser.get(hub.url("hub/api/user"), timeout=30).json()["name"] == BOB
 
 
 def wait_for_servers(

@@ -62,6 +62,19 @@ class ServiceAuthenticator(Authenticator):  # type: ignore[misc]
         handlers: list[tuple[str, type]] = super().get_handlers(app)
         return handlers
 
+    async def refresh_user(self, user: Any, handler: Any = None) -> bool:
+        """Authelia mode: a hub session belongs to the Authelia user it began with. nginx
+        sets `Remote-User` on every request it forwards (after asking Authelia), so a
+        request naming someone else (another person signed in to Authelia in the same
+        browser) is not this session's: JupyterHub then asks for a login, which the
+        `Remote-User` login gives to whoever Authelia now says. Deny-only, so it needs no
+        secret: requests without `Remote-User` (the users' servers and the culler calling
+        the hub's API with their tokens) are not nginx's and keep their token's user."""
+        if not self.authelia or handler is None:
+            return True
+        named = handler.request.headers.get_list("Remote-User")
+        return not named or named == [user.name]
+
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         if self.authelia:
             return None  # only RemoteUserLoginHandler logs anyone in

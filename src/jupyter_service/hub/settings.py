@@ -20,6 +20,8 @@ SPAWNERS = {
 # jupyterhub-systemdspawner's default, named here so doctor and the tests know the units.
 UNIT_NAME_TEMPLATE = "jupyter-{USERNAME}-singleuser"
 DB_FILE = "jupyterhub.sqlite"
+# The ServerApp each user's server runs (hub/singleuser.py): its config section.
+SINGLEUSER_APP = "HubUserServerApp"
 COOKIE_SECRET_FILE = "jupyterhub_cookie_secret"
 PROXY_PID_FILE = "jupyterhub-proxy.pid"
 CULLER = "idle-culler"
@@ -108,6 +110,9 @@ def render_singleuser_settings(config: ServiceConfig, runtime: Runtime) -> dict[
     # The hub authenticates; the single-user login, token and proxy pins do not apply.
     for section in ("ServiceIdentityProvider", "ProxyIdentityProvider"):
         settings.pop(section, None)
+    # Authelia mode: the server too refuses a request nginx forwards for another Authelia
+    # user than the one its hub cookie was issued to.
+    settings[SINGLEUSER_APP] = {"bind_remote_user": config.auth_mode == "authelia"}
     return settings
 
 
@@ -145,6 +150,10 @@ def render_hub_settings(config: ServiceConfig, runtime: HubRuntime) -> dict[str,
             "auto_login": bool(runtime.proxy_secret),
         },
     }
+    if runtime.proxy_secret:
+        # `refresh_user` matches the session to `Remote-User`, at most once a second per
+        # user (JupyterHub's default is 300; 0 would turn the check off).
+        settings["ServiceAuthenticator"]["auth_refresh_age"] = 1
     spawner_class = SPAWNERS.get(hub.spawner, SPAWNERS["local"])
     settings["JupyterHub"]["spawner_class"] = spawner_class
     settings[spawner_class.rpartition(".")[2]] = render_spawner_settings(config, runtime)
