@@ -13,7 +13,6 @@ from jupyter_service.config import ServiceConfig
 from jupyter_service.doctor.result import CheckResult
 from jupyter_service.errors import ServiceError
 from jupyter_service.hints import service_hint
-from jupyter_service.hub.app import HUB_DIR
 from jupyter_service.hub.host import (
     DEBIAN_NODE_PATH,
     PROXY_INSTALL,
@@ -26,6 +25,7 @@ from jupyter_service.hub.host import (
     render_unreachable_hint,
 )
 from jupyter_service.hub.settings import COOKIE_SECRET_FILE, DB_FILE
+from jupyter_service.paths import ServicePaths
 from jupyter_service.proc import run_subprocess
 
 CHECK = "hub"
@@ -134,7 +134,8 @@ def check_state_modes(state: Path) -> list[CheckResult]:
     generations (no group or other write bit on the state dir, the store, generations)."""
     subject = "state modes"
     results = []
-    hub_dir = state / HUB_DIR
+    where = ServicePaths(state)
+    hub_dir = where.hub
     if hub_dir.is_dir():
         if _mode(hub_dir) & 0o077:
             results.append(
@@ -159,7 +160,7 @@ def check_state_modes(state: Path) -> list[CheckResult]:
                         subject,
                     )
                 )
-    for path in (state, state / "store", state / "generations"):
+    for path in (state, where.store, where.generations):
         if path.is_dir() and _mode(path) & 0o022:
             results.append(
                 CheckResult(
