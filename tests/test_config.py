@@ -291,6 +291,30 @@ def test_generated_hash_is_accepted() -> None:
     assert problems_of(f'password = "{hash_password("s3cret")}"') == []
 
 
+def test_shallow_parse_leaves_out_only_the_checks_that_load_a_library() -> None:
+    """`list` reads the config shallow (it must start at once): the argon2 hash, the PEP 508
+    requirements and the hub's hashes are not checked; every other rule still holds."""
+    text = (
+        'password = "argon2:garbage"\n[extraKernels.python-base]\nenable = true\n'
+        'extraPackages = ["not a requirement!"]\n'
+    )
+    assert [key for key, _ in problems_of(text)] == [
+        "password",
+        "extraKernels.python-base.extraPackages[0]",
+    ]
+    config, problems = parse_config(text, shallow=True)
+    assert problems == []
+    assert config is not None and [k.name for k in config.stableKernels] == ["python-base"]
+    hub = (
+        'enable = true\n[hub]\nenable = true\nadmins = ["bob"]\n'
+        '[hub.users]\nalice = "argon2:garbage"\n'
+    )
+    assert parse_config(hub, shallow=True)[1] == [
+        ("hub.admins[0]", "'bob' is not one of hub.users")
+    ]
+    assert len(problems_of(hub)) == 2
+
+
 def test_authentication_must_be_configured() -> None:
     assert problems_of("enable = true") == [
         (

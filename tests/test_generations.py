@@ -14,10 +14,10 @@ from jupyter_service.store.gc import collect_garbage
 from jupyter_service.store.generations import (
     current_number,
     list_generations,
+    rollback,
     write_generation,
 )
 from jupyter_service.store.manifest import ManifestEntry
-from jupyter_service.store.switch import rollback
 
 from .helpers import service_cmd
 

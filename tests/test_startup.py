@@ -1,6 +1,8 @@
 """Commands that neither serve nor start kernels import none of the server or kernel
-libraries (issue 13: they cost a quarter of a second per command). Checked on the installed
-console scripts with Python's own import log, so a new top-level import cannot creep back."""
+libraries (issue 13: they cost a quarter of a second per command), and each leaves out what
+it does not use: the config's library checks (argon2, packaging), the config itself, the
+build code. Checked on the installed console scripts with Python's own import log, so a new
+top-level import cannot creep back."""
 
 from __future__ import annotations
 
@@ -17,10 +19,17 @@ from .helpers import hash_password, write_stable_generation
 
 BIN = Path(sys.executable).parent
 HEAVY = {"jupyter_server", "jupyter_client", "tornado", "zmq", "IPython"}
+# What checking a password hash and package requirements loads (only `check` needs them).
+CONFIG_CHECKS = {"argon2", "packaging"}
+# Reading the config at all.
+CONFIG = {"tomllib", "jupyter_service.config"}
+# Building and running things: subprocesses, the switch code.
+BUILD = {"subprocess", "jupyter_service.store.switch"}
 
 
 def imported_modules(*cmd: str, expect_rc: int = 0) -> set[str]:
-    """Every module the command imported (Python's -X importtime log), after it ran."""
+    """Every module the command imported (Python's -X importtime log), after it ran, by its
+    full name and by each package above it (`a.b.c` gives `a`, `a.b` and `a.b.c`)."""
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
     proc = subprocess.run(
         [str(BIN / cmd[0]), *cmd[1:]], env=env, capture_output=True, text=True, timeout=60
@@ -28,7 +37,8 @@ def imported_modules(*cmd: str, expect_rc: int = 0) -> set[str]:
     assert proc.returncode == expect_rc, proc.stdout + proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
     assert len(lines) > 10, proc.stderr  # the log is there, so an empty set means something
-    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines[1:]}
+    names = {line.rsplit("|", 1)[1].strip() for line in lines[1:]}
+    return {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 2)}
 
 
 @pytest.fixture
@@ -45,23 +55,44 @@ def service(service_environ: Path, tmp_path: Path) -> Path:
     return config
 
 
+GENERATIONS = {"jupyter_service.store.generations"}
+
+
 @pytest.mark.parametrize(
-    "cmd",
+    ("cmd", "left_out", "used"),
     [
-        ["jupyter-service", "--help"],
-        ["jupyter-service", "generations"],
-        ["jupyter-service", "check", "--config", "{config}"],
-        ["jupyter-service", "rollback"],
-        ["jupyter-service", "paths", "--config", "{config}"],
-        ["jupyter-venv-kernel", "--help"],
-        ["jupyter-venv-kernel", "list"],
-        ["jupyter-venv-kernel", "list", "--json"],
+        (
+            ["jupyter-service", "--help"],
+            CONFIG_CHECKS | CONFIG | BUILD | {"dataclasses"},
+            {"jupyter_service.commands.switch"},
+        ),
+        (["jupyter-service", "generations"], CONFIG_CHECKS | CONFIG | BUILD, GENERATIONS),
+        (["jupyter-service", "rollback"], CONFIG_CHECKS | CONFIG | BUILD, GENERATIONS),
+        (["jupyter-service", "check"], set(), CONFIG_CHECKS),
+        (["jupyter-service", "paths"], set(), CONFIG),
+        (
+            ["jupyter-venv-kernel", "--help"],
+            CONFIG_CHECKS | CONFIG | BUILD | {"dataclasses"},
+            {"jupyter_service.venv_commands.create"},
+        ),
+        # `list` reads the config (what does the server hide?), without its library checks.
+        (["jupyter-venv-kernel", "list"], CONFIG_CHECKS | BUILD, CONFIG),
+        (["jupyter-venv-kernel", "list", "--json"], CONFIG_CHECKS | BUILD, CONFIG),
     ],
 )
-def test_commands_import_no_server_or_kernel_library(service: Path, cmd: list[str]) -> None:
-    modules = imported_modules(*(part.format(config=service) for part in cmd))
-    assert "jupyter_service" in modules
-    assert modules & HEAVY == set()
+def test_commands_import_only_what_they_use(
+    service: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cmd: list[str],
+    left_out: set[str],
+    used: set[str],
+) -> None:
+    """`used` shows the command did its work (so leaving the rest out is no accident)."""
+    monkeypatch.setenv("JUPYTER_SERVICE_CONFIG", str(service))
+    monkeypatch.delenv("JUPYTER_SERVICE_HIDES_PYTHON", raising=False)
+    modules = imported_modules(*cmd)
+    assert modules >= used
+    assert modules & (HEAVY | left_out) == set()
 
 
 @pytest.mark.slow
@@ -69,4 +100,4 @@ def test_create_imports_no_server_or_kernel_library(layout: Layout) -> None:
     """`create` on a machine with the base made: all of it, with nothing left to run uv for."""
     modules = imported_modules("jupyter-venv-kernel", "create", "quick")
     assert (layout.kernels / "quick" / "kernel.json").is_file()
-    assert modules & HEAVY == set()
+    assert modules & (HEAVY | CONFIG_CHECKS | CONFIG) == set()

@@ -6,7 +6,6 @@ import contextlib
 import errno
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +25,8 @@ def write_text_atomic(
     """Write `text` to `target` with `mode` in one rename: a temp file beside it, synced
     (unless `fsync` is off: a cache that can be computed again is not worth a disk flush),
     then (after `check`, which may raise to keep the old file) renamed over it."""
+    import tempfile
+
     try:
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:

@@ -94,3 +94,12 @@ def service_hint(
 def venv_kernel_hint(*args: str) -> str:
     """A `jupyter-venv-kernel` command, for the user who reads it (venv kernels are theirs)."""
     return render_hint("jupyter-venv-kernel", *args)
+
+
+def switch_hint(config: Path | None, state: Path) -> str:
+    """`jupyter-service switch [--config ABS]`, with sudo where the state dir is not ours."""
+    return service_hint("switch", config=config, writes=[state])
+
+
+def generations_hint(config: Path | None) -> str:
+    return service_hint("generations", config=config)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,6 +84,9 @@ def render_tools_dir(
 
 def write_tools_dir(where: ServicePaths, entries: dict[str, str]) -> Path:
     """A content-addressed dir of links and wrappers; built aside, renamed into place."""
+    import hashlib
+    import tempfile
+
     digest = hashlib.sha256(repr(sorted(entries.items())).encode()).hexdigest()[:16]
     target = where.tools / digest
     if target.is_dir():

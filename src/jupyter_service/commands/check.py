@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, add_json_argument
 
 
@@ -25,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_check(args: argparse.Namespace) -> int:
+    # What `up` would refuse, `check` refuses too; `doctor` reports the same problems.
+    from jupyter_service import paths
     from jupyter_service.config import embedded_default
     from jupyter_service.config.runnable import (
         find_warnings,
@@ -32,7 +33,6 @@ def run_check(args: argparse.Namespace) -> int:
         runnable_problems,
     )
 
-    # What `up` would refuse, `check` refuses too; `doctor` reports the same problems.
     path = paths.find_config(args.config)
     if path is None:
         config = embedded_default(Path.cwd())

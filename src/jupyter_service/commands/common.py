@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jupyter_service import paths
-
 if TYPE_CHECKING:
     from jupyter_service.config import ServiceConfig
 
@@ -30,6 +28,8 @@ def add_json_argument(parser: argparse.ArgumentParser) -> None:
 
 def config_path(args: argparse.Namespace) -> Path | None:
     """The config file that --config, the environment or the system names (None: none)."""
+    from jupyter_service import paths
+
     return paths.find_config(args.config)
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, add_json_argument, config_path
 from jupyter_service.errors import ServiceError
-from jupyter_service.hints import service_hint
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_gc(args: argparse.Namespace) -> int:
+    from jupyter_service import paths
+    from jupyter_service.hints import service_hint
     from jupyter_service.store.gc import collect_garbage
 
     if args.keep is not None and args.keep < 0:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, add_json_argument, config_path
 
 
@@ -22,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_generations(args: argparse.Namespace) -> int:
+    from jupyter_service import paths
     from jupyter_service.store.generations import current_number, list_generations
-    from jupyter_service.store.switch import switch_hint
 
     state = paths.state_dir()
     current = current_number(state)
@@ -41,6 +40,8 @@ def run_generations(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=1))
         return 0
     if not found:
+        from jupyter_service.hints import switch_hint
+
         print(f"no generations yet; `{switch_hint(config_path(args), state)}` writes the first")
         return 0
     for generation in found:

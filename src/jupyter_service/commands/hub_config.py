@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_hub_config(args: argparse.Namespace) -> int:
+    import shutil
+
     from jupyter_service.fsutil import write_text_atomic
     from jupyter_service.hub.kubernetes import (
         CHART_VERSION,

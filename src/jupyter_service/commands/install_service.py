@@ -7,10 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument
 from jupyter_service.errors import ServiceError
-from jupyter_service.hints import find_program, service_hint
 from jupyter_service.systemd.unit import DEFAULT_UNIT_DIR
 
 
@@ -55,7 +53,9 @@ def _unit_dir_option(args: argparse.Namespace) -> list[str]:
 
 
 def run_install_service(args: argparse.Namespace) -> int:
+    from jupyter_service import paths
     from jupyter_service.config import load_config
+    from jupyter_service.hints import find_program, service_hint
     from jupyter_service.systemd.install import (
         check_unit_dir,
         ensure_group,

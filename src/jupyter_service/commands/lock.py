@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
 
 ALL = True
@@ -40,6 +39,7 @@ def say(text: str) -> None:
 
 
 def run_lock(args: argparse.Namespace) -> int:
+    from jupyter_service import paths
     from jupyter_service.store import lock
     from jupyter_service.store.switch import lock_kernels, stable_kernels
 

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, add_json_argument, resolve_config
 
 if TYPE_CHECKING:
@@ -32,6 +31,8 @@ def _jupyter_data_dir(user: str) -> Path:
     """Where `user`'s venv kernels and kernelspecs live: from this environment when it is
     the user running this (JUPYTER_DATA_DIR counts), else that user's
     ~/.local/share/jupyter."""
+    from jupyter_service import paths
+
     if user == paths.current_user():
         from jupyter_core.paths import jupyter_data_dir
 
@@ -42,6 +43,8 @@ def _jupyter_data_dir(user: str) -> Path:
 def render_paths(config: ServiceConfig, state: Path) -> list[tuple[str, str]]:
     """(path, what it holds) to persist, every path absolute, for the user who serves: the
     one running this, or for root the configured `user` (whom the unit runs as)."""
+    from jupyter_service import paths
+
     user = paths.current_user() if config.embedded else paths.serving_user(config.user)
     rows = [(str(paths.notebook_dir(config, user)), "notebooks (notebookDir)")]
     if config.source is not None:
@@ -57,6 +60,8 @@ def render_paths(config: ServiceConfig, state: Path) -> list[tuple[str, str]]:
 
 
 def run_paths(args: argparse.Namespace) -> int:
+    from jupyter_service import paths
+
     rows = render_paths(resolve_config(args), paths.state_dir())
     if args.json:
         print(json.dumps([{"path": p, "holds": what} for p, what in rows], indent=1))

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
 from jupyter_service.errors import ServiceError
 
@@ -31,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_proxy_config(args: argparse.Namespace) -> int:
+    from jupyter_service import paths
     from jupyter_service.proxy.install import find_nginx, write_site
     from jupyter_service.proxy.nginx import render_nginx_site
     from jupyter_service.proxy.secret import ensure_proxy_secret

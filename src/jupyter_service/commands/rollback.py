@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, config_path
 
 
@@ -22,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from jupyter_service.store.switch import rollback
+    from jupyter_service import paths
+    from jupyter_service.store.generations import rollback
 
     generation = rollback(paths.state_dir(), args.generation, config=config_path(args))
     kernels = ", ".join(sorted(generation.kernels)) or "no stable kernels"

@@ -10,7 +10,6 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
 
 if TYPE_CHECKING:
@@ -55,6 +54,7 @@ def _serve(config: ServiceConfig) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
+    from jupyter_service import paths
     from jupyter_service.server.app import check_runnable
     from jupyter_service.store.switch import lock_kernels, missing_locks, switch, unbuilt_kernels
 
@@ -80,9 +80,10 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from jupyter_service.hints import service_hint
+    from jupyter_service import paths
+    from jupyter_service.hints import service_hint, switch_hint
     from jupyter_service.store.generations import current_number
-    from jupyter_service.store.switch import stable_kernels, switch_hint
+    from jupyter_service.store.switch import stable_kernels
 
     config = resolve_config(args)
     state = paths.state_dir()

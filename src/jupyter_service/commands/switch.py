@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, resolve_config
 
 
@@ -23,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_switch(args: argparse.Namespace) -> int:
+    from jupyter_service import paths
     from jupyter_service.store.switch import switch
 
     config = resolve_config(args)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jupyter_service import paths
 from jupyter_service.commands.common import add_config_argument, config_path
 
 
@@ -43,6 +42,7 @@ def _say(text: str) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from jupyter_service import paths
     from jupyter_service.commands.common import resolve_config
     from jupyter_service.hints import service_hint
     from jupyter_service.store.switch import repair

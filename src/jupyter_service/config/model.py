@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from jupyter_service.config.checks import check_password
+from jupyter_service.config.checks import check_password, check_requirement
 from jupyter_service.config.schema import (
     ROOT,
+    Check,
     Problems,
     join_key,
     kernel_option,
@@ -18,6 +19,9 @@ from jupyter_service.config.schema import (
 )
 from jupyter_service.errors import ConfigError, ServiceError
 from jupyter_service.kernels import StableKernel
+
+# The checks that import a library for one value (see parse_config's `shallow`).
+LIBRARY_CHECKS: frozenset[Check] = frozenset({check_password, check_requirement})
 
 AuthMode = Literal["token", "password", "authelia"]
 
@@ -214,7 +218,7 @@ def is_loopback(ip: object) -> bool:
         return True  # already reported as not an address
 
 
-def _cross_checks(values: dict[str, Any], problems: Problems) -> None:
+def _cross_checks(values: dict[str, Any], problems: Problems, skip: frozenset[Check]) -> None:
     proxy = values["reverseProxy"]
     authelia = proxy["authelia"]["enable"]
     if authelia and not proxy["enable"]:
@@ -243,7 +247,7 @@ def _cross_checks(values: dict[str, Any], problems: Problems) -> None:
             )
         )
     if values["hub"]["enable"]:
-        _hub_checks(values, authelia, problems)
+        _hub_checks(values, authelia, problems, skip)
     problems += decide_auth(values)[1]
 
 
@@ -280,7 +284,9 @@ def parse_auth(text: str) -> tuple[AuthMode | None, Problems]:
     return decide_auth(validate_table("", ROOT, data, []))
 
 
-def _hub_checks(values: dict[str, Any], authelia: bool, problems: Problems) -> None:
+def _hub_checks(
+    values: dict[str, Any], authelia: bool, problems: Problems, skip: frozenset[Check]
+) -> None:
     hub = values["hub"]
     users = hub["users"]
     if values["password"] is not None:
@@ -309,7 +315,7 @@ def _hub_checks(values: dict[str, Any], authelia: bool, problems: Problems) -> N
                 "(from `jupyter-service hash-password`); or turn on reverseProxy.authelia",
             )
         )
-    elif isinstance(users, dict):
+    elif isinstance(users, dict) and check_password not in skip:
         for name, digest in users.items():
             if isinstance(digest, str) and (why := check_password(digest)):
                 problems.append((join_key("hub.users", name), why))
@@ -346,19 +352,23 @@ def _hub_checks(values: dict[str, Any], authelia: bool, problems: Problems) -> N
 
 
 def parse_config(
-    text: str, source: Path | None = None, *, check_host: bool = False
+    text: str, source: Path | None = None, *, check_host: bool = False, shallow: bool = False
 ) -> tuple[ServiceConfig | None, Problems]:
     """Parse and validate config text; every problem at once.
 
     Pure unless `check_host`, which also looks for each `extraTools` entry on this machine.
+    `shallow` leaves out the checks that load a library (argon2 hashes, PEP 508
+    requirements, each language's package rules): for a reader that only looks at the
+    config (`jupyter-venv-kernel list`) and must start at once.
     """
     problems: Problems = []
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return None, [("", f"not valid TOML: {exc}")]
-    values = validate_table("", ROOT, data, problems)
-    _cross_checks(values, problems)
+    skip = LIBRARY_CHECKS if shallow else frozenset()
+    values = validate_table("", ROOT, data, problems, skip)
+    _cross_checks(values, problems, skip)
     if check_host:
         from jupyter_service.tools import tool_problems
 
@@ -366,7 +376,8 @@ def parse_config(
     if problems:
         return None, problems
     kernels = tuple(stable_kernel(n, t) for n, t in values["extraKernels"].items())
-    problems += _package_problems(kernels)
+    if not shallow:
+        problems += _package_problems(kernels)
     problems += [
         (f"extraKernels.{k.name}.preload", "modules are imported ahead in Python kernels only")
         for k in kernels

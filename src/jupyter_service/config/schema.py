@@ -81,7 +81,11 @@ def _has_kind(kind: str, value: object) -> bool:
     raise AssertionError(kind)
 
 
-def _validate_leaf(path: str, opt: Opt, value: object, problems: Problems) -> object:
+def _validate_leaf(
+    path: str, opt: Opt, value: object, problems: Problems, skip: frozenset[Check]
+) -> object:
+    check = None if opt.check in skip else opt.check
+    item_check = None if opt.item_check in skip else opt.item_check
     if not _has_kind(opt.kind, value):
         problems.append(
             (path, f"expected {_KIND_WORDS[opt.kind]}, got {_type_name(value)} {value!r}")
@@ -92,7 +96,7 @@ def _validate_leaf(path: str, opt: Opt, value: object, problems: Problems) -> ob
         for i, item in enumerate(value):
             if not isinstance(item, str):
                 problems.append((f"{path}[{i}]", f"expected a string, got {_type_name(item)}"))
-            elif opt.item_check and (why := opt.item_check(item)):
+            elif item_check and (why := item_check(item)):
                 problems.append((f"{path}[{i}]", why))
         return list(value)
     if opt.kind in ("table-of-strings", "list-or-table"):
@@ -100,10 +104,10 @@ def _validate_leaf(path: str, opt: Opt, value: object, problems: Problems) -> ob
         for key, item in value.items():
             if not isinstance(item, str):
                 problems.append((join_key(path, key), f"expected a string, got {_type_name(item)}"))
-            elif opt.item_check and (why := opt.item_check(key)):
+            elif item_check and (why := item_check(key)):
                 problems.append((join_key(path, key), why))
         return dict(value)
-    if opt.check and (why := opt.check(value)):
+    if check and (why := check(value)):
         problems.append((path, why))
     return value
 
@@ -126,9 +130,14 @@ def _unknown_key(path: str, key: str, known: list[str]) -> tuple[str, str]:
 
 
 def validate_table(
-    path: str, spec: Table, data: Mapping[str, Any], problems: Problems
+    path: str,
+    spec: Table,
+    data: Mapping[str, Any],
+    problems: Problems,
+    skip: frozenset[Check] = frozenset(),
 ) -> dict[str, Any]:
-    """Validate `data` against `spec`, appending problems; return values with defaults filled."""
+    """Validate `data` against `spec`, appending problems; return values with defaults filled.
+    The checks in `skip` are not run."""
     result: dict[str, Any] = {}
     if spec.entry is not None:
         for key, value in data.items():
@@ -139,7 +148,7 @@ def validate_table(
             elif not isinstance(value, dict):
                 problems.append((sub, f"expected a table, got {_type_name(value)}"))
             else:
-                result[key] = validate_table(sub, entry, value, problems)
+                result[key] = validate_table(sub, entry, value, problems, skip)
         return result
     for key in data:
         if key not in spec.options:
@@ -152,9 +161,9 @@ def validate_table(
             if present and not isinstance(value, dict):
                 problems.append((sub, f"expected a table, got {_type_name(value)}"))
                 value = {}
-            result[key] = validate_table(sub, opt, value if present else {}, problems)
+            result[key] = validate_table(sub, opt, value if present else {}, problems, skip)
         elif present:
-            result[key] = _validate_leaf(sub, opt, value, problems)
+            result[key] = _validate_leaf(sub, opt, value, problems, skip)
         else:
             if opt.required:
                 problems.append((sub, f"required; expected {_KIND_WORDS[opt.kind]}"))

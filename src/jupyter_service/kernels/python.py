@@ -18,14 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from jupyter_service.errors import ServiceError
 from jupyter_service.kernels import LockedKernel, StableKernel
-from jupyter_service.proc import Progress, clean_environment, run_subprocess
-from jupyter_service.store.build import file_sha256, install_tree
-from jupyter_service.store.lock import scratch_dir
 from jupyter_service.store.manifest import ManifestEntry
 
 PROJECT_FILE = "pyproject.toml"
@@ -53,6 +47,8 @@ def uv_bin() -> str:
 def uv_env(**extra: str) -> dict[str, str]:
     """Our environment without what would point uv at another venv or project; uv never
     downloads an interpreter: the config names one that is on this machine."""
+    from jupyter_service.proc import clean_environment
+
     return clean_environment(UV_PYTHON_DOWNLOADS="never", **extra)
 
 
@@ -92,6 +88,8 @@ def _not_found(spec: str, why: str) -> ServiceError:
 
 
 def _locate(spec: str) -> str:
+    from jupyter_service.proc import run_subprocess
+
     if spec.startswith("/"):
         if not Path(spec).exists():
             raise _not_found(spec, "no such file")
@@ -113,6 +111,8 @@ def _locate(spec: str) -> str:
 
 def find_interpreter(spec: str) -> Interpreter:
     """The interpreter `spec` names, probed by running it."""
+    from jupyter_service.proc import run_subprocess
+
     path = _locate(spec)
     proc = run_subprocess([path, "-I", "-c", _PROBE], check=False)
     if proc.returncode != 0:
@@ -137,6 +137,9 @@ def interpreter_spec(kernel: StableKernel) -> str:
 
 
 def _name(requirement: str) -> str | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         return canonicalize_name(Requirement(requirement).name)
     except InvalidRequirement:
@@ -229,6 +232,9 @@ def write_lock(
 ) -> bool:
     """Resolve one kernel with `uv lock` in a scratch copy, then put the project and lock in
     place. Return whether anything changed. A failure leaves the old lock as it was."""
+    from jupyter_service.proc import Progress, run_subprocess
+    from jupyter_service.store.lock import scratch_dir
+
     directory = root / kernel.name
     before = (_read(directory / PROJECT_FILE), _read(directory / LOCK_FILE))
     work = scratch_dir(root)
@@ -300,6 +306,8 @@ def _is_requirement(line: str) -> bool:
 
 def allowed_builds(kernel: StableKernel) -> tuple[str, ...]:
     """The packages `allowBuild` lets be built from source, canonical names, sorted."""
+    from packaging.utils import canonicalize_name
+
     names = kernel.options.get("allowBuild", "")
     return tuple(sorted({canonicalize_name(n) for n in names.split(",") if n}))
 
@@ -307,6 +315,8 @@ def allowed_builds(kernel: StableKernel) -> tuple[str, ...]:
 def render_binary_only(requirements: str, allowed: tuple[str, ...]) -> list[str]:
     """uv's options that install every package of `requirements` (uv export's format) from
     a wheel, but those `allowed` to be built. Pure."""
+    from packaging.utils import canonicalize_name
+
     if not allowed:
         return ["--only-binary", ":all:"]
     names = sorted(
@@ -331,6 +341,9 @@ def build_venv(
     """Build the kernel's venv in `work` from the lock in `lock_dir`, hashes checked, from
     wheels only but for the packages `allowed` to be built (a wheel whose hash no longer
     matches fails the build; it never falls back to the sdist)."""
+    from jupyter_service.proc import Progress, run_subprocess
+    from jupyter_service.store.build import file_sha256
+
     uv, env = uv_bin(), uv_env()
     what = f"building stable kernel {name} failed"
     project = work / "project"
@@ -535,6 +548,8 @@ class PythonLanguage:
         return find_lock_problems(root / kernel.name / LOCK_FILE)
 
     def check_lock(self, kernel: StableKernel, root: Path, hint: str) -> LockedKernel:
+        from jupyter_service.store.build import file_sha256
+
         interpreter = self.interpreter(kernel)
         directory = root / kernel.name
         lock = directory / LOCK_FILE
@@ -565,6 +580,8 @@ class PythonLanguage:
         return inputs
 
     def build(self, locked: LockedKernel, target: Path, logs: Path) -> None:
+        from jupyter_service.store.build import install_tree
+
         interpreter = self.interpreter(locked.kernel)
         install_tree(
             target,

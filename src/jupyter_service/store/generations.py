@@ -1,5 +1,6 @@
 """Generations: `<state>/generations/N` holds kernelspecs pointing into the store and a
-manifest; `<state>/current` is a symlink to one of them, replaced with one atomic rename."""
+manifest; `<state>/current` is a symlink to one of them, replaced with one atomic rename
+(`rollback` is that rename, back to an earlier one)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jupyter_service.errors import ServiceError
 from jupyter_service.paths import GENERATION_KERNELS as KERNELS
 from jupyter_service.paths import ServicePaths
 from jupyter_service.store.manifest import ManifestEntry
@@ -177,3 +179,37 @@ def remove_stale_work(state: Path) -> None:
                 shutil.rmtree(entry)
     for entry in state.glob(f".{where.current.name}-*"):
         entry.unlink(missing_ok=True)
+
+
+def rollback(state: Path, number: int | None = None, *, config: Path | None = None) -> Generation:
+    """Make generation `number` current, by default the one before the current one.
+    `config`, where one was given, goes into the hints."""
+    from jupyter_service.hints import generations_hint, switch_hint
+
+    with state_lock(state):
+        current = current_number(state)
+        known = {g.number: g for g in list_generations(state)}
+        if number is None:
+            earlier = [n for n in known if current is None or n < current]
+            if not earlier:
+                raise ServiceError(
+                    "no generation before the current one"
+                    + (f" ({current})" if current is not None else ""),
+                    hint=generations_hint(config),
+                )
+            number = max(earlier)
+        if number not in known:
+            raise ServiceError(f"no generation {number}", hint=generations_hint(config))
+        missing = [
+            name
+            for name, entry in known[number].kernels.items()
+            if not Path(entry.store_path).is_dir()
+        ]
+        if missing:
+            raise ServiceError(
+                f"generation {number} cannot be restored: the store paths of "
+                f"{', '.join(missing)} were removed",
+                hint=switch_hint(config, state),
+            )
+        set_current(state, number)
+        return known[number]

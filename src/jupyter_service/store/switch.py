@@ -76,15 +76,6 @@ def lock_hint(config: Path, state: Path, *options: str) -> str:
     return service_hint("lock", *options, config=config, writes=[lock.lock_root(config), state])
 
 
-def switch_hint(config: Path | None, state: Path) -> str:
-    """`jupyter-service switch [--config ABS]`, with sudo where the state dir is not ours."""
-    return service_hint("switch", config=config, writes=[state])
-
-
-def generations_hint(config: Path | None) -> str:
-    return service_hint("generations", config=config)
-
-
 def find_lock_problems(config: ServiceConfig, state: Path) -> list[tuple[str, str]]:
     """Lock files that are there but damaged (truncated, garbage), by kernel, each with what
     fixes it; found without resolving (`check` runs it)."""
@@ -364,37 +355,3 @@ def generation_damage(generation: generations.Generation) -> list[str]:
         if problem:
             found.append(problem)
     return found
-
-
-def rollback(
-    state: Path, number: int | None = None, *, config: Path | None = None
-) -> generations.Generation:
-    """Make generation `number` current, by default the one before the current one.
-    `config`, where one was given, goes into the hints."""
-    with generations.state_lock(state):
-        current = generations.current_number(state)
-        known = {g.number: g for g in generations.list_generations(state)}
-        if number is None:
-            earlier = [n for n in known if current is None or n < current]
-            if not earlier:
-                raise ServiceError(
-                    "no generation before the current one"
-                    + (f" ({current})" if current is not None else ""),
-                    hint=generations_hint(config),
-                )
-            number = max(earlier)
-        if number not in known:
-            raise ServiceError(f"no generation {number}", hint=generations_hint(config))
-        missing = [
-            name
-            for name, entry in known[number].kernels.items()
-            if not Path(entry.store_path).is_dir()
-        ]
-        if missing:
-            raise ServiceError(
-                f"generation {number} cannot be restored: the store paths of "
-                f"{', '.join(missing)} were removed",
-                hint=switch_hint(config, state),
-            )
-        generations.set_current(state, number)
-        return known[number]

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jupyter_service.paths import expand_notebook_dir
-
 if TYPE_CHECKING:
     from jupyter_service.config import ServiceConfig
 
@@ -86,6 +84,8 @@ def render_systemd_unit(
     jupyter-service (its console script, or python -m jupyter_service); `home` is the
     service user's home; `user_homes` the hub users' homes. Raises ValueError on a relative
     path or a control character."""
+    from jupyter_service.paths import expand_notebook_dir
+
     for path in (config_path, home, Path(executable[0])):
         if not path.is_absolute():
             raise ValueError(f"not an absolute path: {path}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from jupyter_service.venv_commands.common import layout
@@ -94,6 +93,8 @@ def render_list(listing: KernelListing) -> str:
 
 
 def list_json(listing: KernelListing) -> str:
+    from dataclasses import asdict
+
     kernels = [
         {
             "name": k.name,

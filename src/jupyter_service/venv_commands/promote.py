@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_promote(args: argparse.Namespace) -> int:
     from jupyter_service import paths
-    from jupyter_service.store.switch import lock_hint, switch_hint
+    from jupyter_service.hints import switch_hint
+    from jupyter_service.store.switch import lock_hint
     from jupyter_service.venvs.manage import complete_venv
     from jupyter_service.venvs.promote import promote
 

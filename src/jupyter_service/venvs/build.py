@@ -8,7 +8,6 @@ Everything is built under a hidden temp name and renamed into place, under a per
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -85,6 +84,8 @@ def uv_pip_install(
 
 
 def base_key(python: str) -> str:
+    import hashlib
+
     real = os.path.realpath(python)
     try:
         # An interpreter upgraded in place gets a new base.

@@ -162,7 +162,7 @@ def _server_hides_python() -> bool:
     from jupyter_service.config.model import parse_config, read_config_text
 
     try:
-        config, _ = parse_config(read_config_text(source), source=source)
+        config, _ = parse_config(read_config_text(source), source=source, shallow=True)
     except ServiceError:
         config = None
     if config is not None:
