@@ -13,8 +13,6 @@ in $BENCH_CACHE (default /tmp/jupyter-service-bench-cache).
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -22,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pairs import Pairs, command, interleaved, report
+from pairs import Pairs, bench_parser, command, interleaved, write_figures
 
 from jupyter_service.store.generations import write_generation
 from jupyter_service.store.manifest import ManifestEntry
@@ -75,12 +73,7 @@ def make_venv_kernels(env: dict[str, str], data: Path, count: int, base_from: Pa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--pairs", type=int, default=15)
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
+    args = bench_parser(__doc__, pairs=15).parse_args()
 
     cache = Path(os.environ.get("BENCH_CACHE", "/tmp/jupyter-service-bench-cache"))
     root = Path(tempfile.mkdtemp(prefix="bench-commands-"))
@@ -184,9 +177,7 @@ def main() -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    print(report(results))
-    if args.json:
-        args.json.write_text(json.dumps({r.label: r.summary() for r in results}, indent=1))
+    write_figures(results, args.json)
     return 0
 
 

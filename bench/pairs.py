@@ -7,11 +7,14 @@ ratio stays put where two separate medians would drift (0.74x one run, 1.06x the
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 Sample = Callable[[int], float]
 
@@ -102,3 +105,26 @@ HEADER = f"{'comparison (B vs A)':<44} {'min':>7} {'median':>7} {'max':>7}"
 
 def report(results: Sequence[Pairs]) -> str:
     return "\n".join([HEADER, *(r.line() for r in results)])
+
+
+def bench_parser(doc: str | None, pairs: int) -> argparse.ArgumentParser:
+    """The options every bench takes: --pairs N (recorded pairs per comparison) and --json."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pairs", type=int, default=pairs, help=f"default {pairs}")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    return parser
+
+
+def write_figures(
+    results: Sequence[Pairs],
+    json_path: Path | None,
+    extra: Mapping[str, object] | None = None,
+) -> None:
+    """Print the comparisons; with --json also write them, by label, and any `extra` figures."""
+    print(report(results))
+    if json_path is not None:
+        figures: dict[str, object] = {r.label: r.summary() for r in results}
+        figures.update(extra or {})
+        json_path.write_text(json.dumps(figures, indent=1))

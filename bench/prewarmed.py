@@ -13,7 +13,6 @@ temporary state dir; torch is left out (a 6 GiB build).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pairs import Pairs, report
+from pairs import Pairs, bench_parser, write_figures
 
 from jupyter_service.config import load_config
 from jupyter_service.paths import ServicePaths
@@ -131,12 +130,7 @@ async def measure(kernels: Path, work: Path, pairs: int) -> tuple[list[Pairs], d
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--pairs", type=int, default=7)
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
+    args = bench_parser(__doc__, pairs=7).parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-prewarmed-"))
     state = work / "state"
     os.environ["JUPYTER_SERVICE_STATE_DIR"] = str(state)
@@ -153,16 +147,15 @@ def main() -> int:
     finally:
         remove_tree(ServicePaths(state).store)
         shutil.rmtree(work, ignore_errors=True)
-    print(report(results))
+    extra: dict[str, object] = {
+        **memory,
+        "first_reply_prewarmed_median_s": statistics.median(results[0].b),
+    }
+    write_figures(results, args.json, extra)
     print(
         f"memory of one pre-warmed kernel (PSS): {memory['prewarmed_bare_mib']:.0f} MiB bare, "
         f"{memory['prewarmed_preloaded_mib']:.0f} MiB with {', '.join(PRELOAD)} preloaded"
     )
-    if args.json:
-        figures: dict[str, object] = {r.label: r.summary() for r in results}
-        figures.update(memory)
-        figures["first_reply_prewarmed_median_s"] = statistics.median(results[0].b)
-        args.json.write_text(json.dumps(figures, indent=1))
     return 0
 
 

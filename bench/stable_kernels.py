@@ -1,13 +1,16 @@
 """Benchmark the stable tier, in one run:
 
-- the no-op `switch` (in-process and as the CLI an admin types);
+- the no-op `switch` (in-process, median; and the CLI an admin types against `python -c
+  pass`, as interleaved pairs);
 - a stable kernel's start to first execute reply against a bare, byte-compiled ipykernel venv
-  with the same packages (alternating runs, medians, ratio);
+  with the same packages, as interleaved pairs (bench/pairs.py: min/median/max of ratios);
+- the damage check a no-op switch makes (names and kinds) against the full one of `verify`
+  (hashes), as interleaved pairs;
 - with --full: lock and build the whole python-base (torch, transformers, ...) once, and print
   the lock and build times, the store size, and the first reply of its kernel importing
   numpy, pandas and torch.
 
-Usage: .venv/bin/python bench/stable_kernels.py [--full] [--runs N] [--keep DIR]
+Usage: .venv/bin/python bench/stable_kernels.py [--full] [--pairs N] [--keep DIR] [--json FILE]
 
 Everything lives in a temp dir (state, config, lock, venvs); uv's cache is the machine's own
 (warm caches, as DESIGN.md measures) unless UV_CACHE_DIR is set.
@@ -15,7 +18,6 @@ Everything lives in a temp dir (state, config, lock, venvs); uv's cache is the m
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -24,10 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
+from pairs import Pairs, bench_parser, command, interleaved, report, timed, write_figures
 
 from jupyter_service.config import load_config
 from jupyter_service.kernels.python import LOCK_FILE, PROJECT_FILE, uv_bin, uv_env
@@ -123,7 +127,7 @@ def du(path: Path) -> int:
     return int(out.stdout.split()[0])
 
 
-def bench_small(work: Path, runs: int) -> None:
+def bench_small(work: Path, pairs: int) -> list[Pairs]:
     config_path = write_config(
         work / "small",
         f'[extraKernels.small]\nlanguage = "python"\npackages = []\npythonPackage = "{PYTHON}"\n',
@@ -137,58 +141,66 @@ def bench_small(work: Path, runs: int) -> None:
     assert result.generation is not None
 
     in_process = []
-    for _ in range(runs):
+    for _ in range(pairs):
         started = time.perf_counter()
         assert not switch(config, state).changed
         in_process.append(time.perf_counter() - started)
-    cli = []
-    command = [sys.executable, "-m", "jupyter_service", "switch", "--config", str(config_path)]
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        cli.append(time.perf_counter() - started)
-    print(
-        f"no-op switch: in-process median {statistics.median(in_process) * 1000:.1f} ms; "
-        f"`jupyter-service switch` median {statistics.median(cli) * 1000:.0f} ms "
-        f"({runs} runs each)"
-    )
+    no_op = statistics.median(in_process)
+    print(f"no-op switch in-process: median {no_op * 1000:.1f} ms of {pairs}")
+    results = [
+        interleaved(
+            "no-op `jupyter-service switch` vs python -c pass",
+            "python",
+            command([sys.executable, "-c", "pass"]),
+            "switch",
+            command(
+                [sys.executable, "-m", "jupyter_service", "switch", "--config", str(config_path)]
+            ),
+            pairs=pairs,
+        )
+    ]
     path = Path(result.generation.kernels["small"].store_path)
-    bench_damage_check(path, runs, statistics.median(in_process))
+    results.append(bench_damage_check(path, pairs, no_op))
 
     lock_dir = config_path.parent / "config.lock" / "small"
     bare_kernels = make_bare_venv(work, lock_dir)
     stable_kernels = state / "current" / "kernels"
-    stable, bare = [], []
-    first_reply(stable_kernels, "small", "1+1")  # warm the OS page cache for both
-    first_reply(bare_kernels, "bare", "1+1")
-    for _ in range(runs):
-        stable.append(first_reply(stable_kernels, "small", "1+1"))
-        bare.append(first_reply(bare_kernels, "bare", "1+1"))
-    s, b = statistics.median(stable), statistics.median(bare)
-    print(
-        f"first reply (start to execute reply): stable {s:.3f} s, bare byte-compiled venv "
-        f"{b:.3f} s, ratio {s / b:.2f} (medians of {runs}, alternating)"
+    results.append(
+        interleaved(
+            "first reply, stable kernel vs bare venv",
+            "bare",
+            lambda i: first_reply(bare_kernels, "bare", "1+1"),
+            "stable",
+            lambda i: first_reply(stable_kernels, "small", "1+1"),
+            pairs=pairs,
+            target="~1.0x",
+        )
     )
+    return results
 
 
-def bench_damage_check(path: Path, runs: int, no_op_switch: float) -> None:
+def bench_damage_check(path: Path, pairs: int, no_op_switch: float) -> Pairs:
     """The cheap check every no-op switch and doctor make (names and kinds), against the full one
     `verify` makes (hashes), on one store path."""
-    cheap, full = [], []
-    for _ in range(runs):
-        started = time.perf_counter()
-        assert not find_damage(path, contents=False)
-        cheap.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        assert not find_damage(path, contents=True)
-        full.append(time.perf_counter() - started)
-    c, f = statistics.median(cheap), statistics.median(full)
+
+    def check(contents: bool) -> Callable[[int], float]:
+        return lambda i: timed(lambda: find_damage(path, contents=contents))
+
+    found = interleaved(
+        "damage check of a store path, full (hashes) vs cheap (names, kinds)",
+        "cheap",
+        check(False),
+        "full",
+        check(True),
+        pairs=pairs,
+    )
+    cheap = statistics.median(found.a)
     print(
         f"damage check of {path.name} ({len(read_contents(path) or {})} entries, "
-        f"{du(path) / 2**20:.0f} MiB): cheap (names and kinds) {c * 1000:.1f} ms = "
-        f"{c / no_op_switch:.0%} of the in-process no-op switch; full (hashes, `verify`) "
-        f"{f * 1000:.0f} ms, {f / c:.0f}x the cheap one (medians of {runs})"
+        f"{du(path) / 2**20:.0f} MiB): cheap (names and kinds) median {cheap * 1000:.1f} ms = "
+        f"{cheap / no_op_switch:.0%} of the in-process no-op switch"
     )
+    return found
 
 
 def bench_full(work: Path) -> None:
@@ -218,13 +230,12 @@ def bench_full(work: Path) -> None:
     assert not switch(config, state).changed
     no_op = time.perf_counter() - started
     print(f"python-base: no-op switch {no_op * 1000:.1f} ms")
-    bench_damage_check(path, 3, no_op)
+    print(report([bench_damage_check(path, 3, no_op)]))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__, pairs=7)
     parser.add_argument("--full", action="store_true", help="also build the full python-base")
-    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it")
     args = parser.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-stable-"))
@@ -232,7 +243,7 @@ def main() -> None:
     os.environ["JUPYTER_SERVICE_STATE_DIR"] = str(work / "state")
     print(f"machine: {os.cpu_count()} cores; python {PYTHON}; work dir {work}")
     try:
-        bench_small(work, args.runs)
+        write_figures(bench_small(work, args.pairs), args.json)
         if args.full:
             bench_full(work)
     finally:

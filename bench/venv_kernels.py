@@ -6,7 +6,9 @@ same run, as interleaved pairs (bench/pairs.py):
   ipykernel ipywidgets pip`), both from uv's warm cache; each pair waits for the first
   create's background byte-compile to end, so none slows the next pair;
 - a second `create` while that compile runs vs a warm `create` on a compiled base;
-- a venv kernel's first reply, started while the compile runs, vs on a compiled base;
+- a venv kernel's first reply, started while the compile runs, vs on a compiled base, and
+  vs one in a fresh uv-recipe venv (no byte-code, nothing compiling: what the first kernel
+  of an install costs without the background compile);
 - a venv kernel's first reply vs a byte-compiled bare ipykernel venv;
 - with --original-runs N: the original's pip recipe vs `create` (slow; medians).
 
@@ -17,7 +19,6 @@ $BENCH_CACHE (default /tmp/jupyter-service-bench-cache) so "warm" means warm.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -28,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pairs import Pairs, command, interleaved, report, timed
+from pairs import Pairs, bench_parser, command, interleaved, timed, write_figures
 
 from jupyter_service.venvs.build import COMPILED_MARKER
 
@@ -83,12 +84,8 @@ def wait_compiled(data: Path, timeout: float = 900) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--pairs", type=int, default=5)
+    parser = bench_parser(__doc__, pairs=5)
     parser.add_argument("--original-runs", type=int, default=0, help="the slow pip recipe")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
     cache = Path(os.environ.get("BENCH_CACHE", "/tmp/jupyter-service-bench-cache"))
@@ -185,10 +182,16 @@ def main() -> int:
 
         second = Pairs("second create, compile running vs compiled base", "compiled", "compiling")
         start = Pairs("first reply, compile running vs compiled base", "compiled", "compiling")
+        # What a kernel start costs right after an install with no byte-code and no compile
+        # (the uv recipe): what the background compile is not to make worse.
+        fresh = Pairs("first reply, compile running vs fresh uv recipe", "recipe", "compiling")
         for i in range(-1, args.pairs):
             fenv = fresh_first(i)
             behind = command([VENV_KERNEL, "create", "second"], fenv)(i)
             compiling_reply = first_reply("second", fenv)
+            uv_recipe(i)
+            write_kernelspec(data, "uv-recipe", root / "uv-recipe" / "bin" / "python", {})
+            recipe_reply = first_reply("uv-recipe", env)
             wait_compiled(Path(fenv["JUPYTER_DATA_DIR"]))
             on_compiled = command([VENV_KERNEL, "create", f"second{i + 1}"], env)(i)
             compiled_reply = first_reply(f"second{i + 1}", env)
@@ -197,9 +200,12 @@ def main() -> int:
                 second.b.append(behind)
                 start.a.append(compiled_reply)
                 start.b.append(compiling_reply)
+                fresh.a.append(recipe_reply)
+                fresh.b.append(compiling_reply)
         second.target = "~1.0x (never slower)"
         start.target = "~1.0x (never slower)"
-        results += [second, start]
+        fresh.target = "<= 1.0x (never slower)"
+        results += [second, start, fresh]
 
         # First start to first reply against a bare, byte-compiled ipykernel venv.
         bare = root / "bare"
@@ -262,16 +268,12 @@ def main() -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    print(report(results))
+    write_figures(results, args.json, extra)
     if extra:
         print(
             f"original pip recipe {extra['original_pip_recipe_s']:.1f} s: "
             f"{extra['original_vs_create_x']:.0f}x a warm create"
         )
-    if args.json:
-        figures: dict[str, object] = {r.label: r.summary() for r in results}
-        figures.update(extra)
-        args.json.write_text(json.dumps(figures, indent=1))
     return 0
 
 

@@ -312,14 +312,13 @@ def process_alive(pid: int) -> bool:
     """Whether `pid` runs; a zombie is gone for our purpose."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (ProcessLookupError, FileNotFoundError):  # gone, before or while we looked
         return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
-def processes_using(directory: Path, *, live_only: bool = False) -> list[str]:
-    """Processes whose command line names `directory` (with `live_only`, no zombies)."""
-    found = []
+def _command_lines_using(directory: Path, live_only: bool) -> dict[int, list[bytes]]:
+    found = {}
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             args = cmdline.read_bytes().split(b"\0")
@@ -327,7 +326,19 @@ def processes_using(directory: Path, *, live_only: bool = False) -> list[str]:
             continue
         if not any(str(directory).encode() in arg for arg in args):
             continue
-        if live_only and not process_alive(int(cmdline.parent.name)):
+        pid = int(cmdline.parent.name)
+        if live_only and not process_alive(pid):
             continue
-        found.append(b" ".join(args).decode(errors="replace"))
+        found[pid] = args
     return found
+
+
+def processes_using(directory: Path, *, live_only: bool = False) -> list[str]:
+    """Processes whose command line names `directory` (with `live_only`, no zombies)."""
+    found = _command_lines_using(directory, live_only)
+    return [b" ".join(args).decode(errors="replace") for args in found.values()]
+
+
+def pids_using(directory: Path) -> set[int]:
+    """The live processes whose command line names `directory`."""
+    return set(_command_lines_using(directory, live_only=True))

@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,18 +18,26 @@ from .helpers import (
     BASE_URL,
     PASSWORD,
     Service,
+    cookie_header,
+    execute_over_websocket,
     free_port,
     hash_password,
     login,
+    pids_using,
+    process_alive,
     run_in_kernel,
     service_cmd,
+    ws_url,
+    xsrf_headers,
 )
 from .stable_fixtures import CONFIG_B, cli, render_config
 
 pytestmark = pytest.mark.slow
 
 
-def admin_config(directory: Path, packages: list[str], port: int, root: Path) -> Path:
+def admin_config(
+    directory: Path, packages: list[str], port: int, root: Path, extra: str = ""
+) -> Path:
     head = (
         "enable = true\n"
         f"port = {port}\n"
@@ -37,7 +47,7 @@ def admin_config(directory: Path, packages: list[str], port: int, root: Path) ->
     )
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "config.toml"
-    config.write_text(render_config(packages, head=head))
+    config.write_text(render_config(packages, head=head, extra=extra))
     return config
 
 
@@ -123,3 +133,99 @@ def test_up_stops_on_a_lock_that_no_longer_matches_the_config(
         "the config asks for six which the lock lacks\n"
         f"hint: {service_cmd('lock', '--config', config)}\n"
     )
+
+
+def open_notebook(service: Service, session: requests.Session, path: str) -> str:
+    """Open a notebook as JupyterLab does (POST api/sessions); its kernel's id."""
+    response = session.post(
+        service.url("api/sessions"),
+        json={"path": path, "name": path, "type": "notebook", "kernel": {"name": "small"}},
+        headers=xsrf_headers(session),
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["kernel"]["id"])
+
+
+def kernel_facts(service: Service, session: requests.Session, kernel_id: str) -> list[str]:
+    """pid, cwd, whether iniconfig was imported ahead, and __session__, from the kernel."""
+    import uuid
+
+    import websocket
+
+    ws = websocket.create_connection(
+        ws_url(service, f"api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"),
+        cookie=cookie_header(session),
+        timeout=60,
+    )
+    try:
+        code = (
+            "import os, sys\n"
+            "print(os.getpid(), os.getcwd(), 'iniconfig' in sys.modules, __session__, sep='\\n')"
+        )
+        return execute_over_websocket(ws, code).splitlines()
+    finally:
+        ws.close()
+
+
+def until(check: Callable[[], bool], what: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_pre_warmed_kernels_through_a_running_up(tmp_path: Path, locked: dict[str, Path]) -> None:
+    """`preheat = 1` with `preload`: opening a notebook through the REST API gets the
+    pre-warmed kernel (its modules imported, its cwd the notebook's dir, its session the
+    notebook), a second notebook another one, the pool refills, a switch drains the old
+    generation's pool, and the server takes every kernel down with it."""
+    root = tmp_path / "svc"
+    port = free_port()
+    pool = 'preheat = 1\npreload = ["iniconfig"]\n'
+    config = admin_config(root / "admin", ["iniconfig"], port, root, extra=pool)
+    for folder in ("a", "b", "c"):
+        (root / "notebooks" / folder).mkdir(parents=True)
+    store = root / "state" / "store"
+    service = Service(root, config, port)
+
+    def pooled(count: int) -> set[int]:
+        """Once the server has logged `count` pre-warmed kernels ready: the kernels running."""
+        until(lambda: service.output().count(") ready") >= count, f"pre-warmed kernel {count}")
+        return pids_using(store)
+
+    def notebook(path: str) -> list[str]:
+        return kernel_facts(service, session, open_notebook(service, session, path))
+
+    try:
+        service.wait_ready(timeout=240)
+        session = login(service)
+        [warm] = pooled(1)
+        first = notebook("a/one.ipynb")
+        assert first[:3] == [str(warm), str(root / "notebooks" / "a"), "True"]
+        assert first[3].endswith("a/one.ipynb")
+
+        [refill] = pooled(2) - {warm}
+        assert notebook("b/two.ipynb")[:3] == [str(refill), str(root / "notebooks" / "b"), "True"]
+        [old_pool] = pooled(3) - {warm, refill}
+
+        # The admin switches to a config with six: the pooled kernel of generation 1 goes,
+        # one of generation 2 takes its place; the kernels in use keep running.
+        shutil.rmtree(root / "admin" / "config.lock")
+        shutil.copytree(locked["b"] / "config.lock", root / "admin" / "config.lock")
+        admin_config(root / "admin", ["iniconfig", "six"], port, root, extra=pool)
+        assert admin(service, "switch", "--config", str(config)) == (
+            "switched to generation 2: small\n"
+        )
+        [new_pool] = pooled(4) - {warm, refill, old_pool}
+        until(lambda: not process_alive(old_pool), "the old generation's pool to drain")
+        assert process_alive(warm) and process_alive(refill)
+        third = notebook("c/three.ipynb")
+        assert third[:3] == [str(new_pool), str(root / "notebooks" / "c"), "True"]
+        code = "import six; print(six.__name__)"
+        assert run_in_kernel(service, session, code, kernel_name="small").strip() == "six"
+        running = pids_using(store)
+    finally:
+        assert service.stop() == 0, service.output()
+    assert {warm, refill, new_pool} <= running
+    assert [pid for pid in running if process_alive(pid)] == []

@@ -247,6 +247,7 @@ class PoolingKernelManager(ServiceKernelManager):
                 await started[1].shutdown_kernel(now=True)
                 continue
             pool.ready.append(started)
+            self.log.info("Pre-warmed kernel %s (%s) ready", started[0], name)
 
     async def _start_one(self, name: str) -> tuple[str, PooledKernelManager] | None:
         km, _, kernel_id = super().pre_start_kernel(name, {})
