@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from jupyter_service.errors import ServiceError, disk_full_error
@@ -47,25 +48,58 @@ def write_text_atomic(
             tmp.unlink()
 
 
-def write_generated(target: Path, text: str, *, mode: int = 0o644, what: str) -> None:
-    """A file generated from the config: written only when its content changes. When the
-    write fails (a full disk) and a copy is there, warn and keep serving with that copy."""
+def make_dirs(path: Path, mode: int, parents_mode: int = 0o755) -> None:
+    """`path` with `mode` and its missing parents with `parents_mode`, whatever the umask
+    (mkdir's mode passes through it; a dir already there is left as it is)."""
+    missing = [p for p in (path, *path.parents) if not os.path.lexists(p)]
+    for directory in reversed(missing):
+        wanted = mode if directory == path else parents_mode
+        try:
+            os.mkdir(directory, wanted)
+        except FileExistsError:
+            continue
+        os.chmod(directory, wanted)
+
+
+def write_generated(
+    target: Path, text: str, *, mode: int = 0o644, what: str, owners: Collection[int]
+) -> None:
+    """A file generated from the config, rewritten unless the copy there is exactly what we
+    would write: the text, `mode`, a regular file owned by one of `owners`. When the write
+    fails (a full disk) and a copy is there that no other account could have written, warn
+    and keep serving with that copy."""
     try:
-        if target.read_text(encoding="utf-8") == text:
-            return
-    except (OSError, UnicodeDecodeError):
-        pass
+        st = os.lstat(target)
+    except OSError:
+        st = None
+    usable = (
+        st is not None
+        and stat.S_ISREG(st.st_mode)
+        and st.st_uid in owners
+        and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+    if usable and st is not None and stat.S_IMODE(st.st_mode) == mode:
+        try:
+            if target.read_text(encoding="utf-8") == text:
+                return
+        except (OSError, UnicodeDecodeError):
+            pass
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(target, text, mode=mode, what=what)
     except (OSError, ServiceError) as exc:
-        if not target.is_file():
+        reason = exc.message if isinstance(exc, ServiceError) else exc.strerror
+        if st is not None and not usable:
+            raise ServiceError(
+                f"cannot write {what}: {target} ({reason}), and the copy there is not "
+                "ours to trust (another account could have written it)",
+                hint=f"rm {target}, then start again",
+            ) from None
+        if st is None:
             if isinstance(exc, ServiceError):
                 raise
             if exc.errno == errno.ENOSPC:
                 raise disk_full_error(target, f"writing {what}") from None
             raise ServiceError(f"cannot write {what}: {target}: {exc.strerror}") from None
-        reason = exc.message if isinstance(exc, ServiceError) else exc.strerror
         print(
             f"warning: cannot update {what} {target} ({reason}); using the copy there",
             file=sys.stderr,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_service.errors import ServiceError, disk_full_error
+from jupyter_service.fsutil import make_dirs
 
 log = logging.getLogger("jupyter_service")
 
@@ -309,7 +310,8 @@ def write_log(cmd: Sequence[str], output: str, log_dir: Path | None) -> Path:
     """The command and its whole output in a new file under `log_dir`; a log that cannot be
     written whole (a full disk) is removed, never left empty or cut."""
     directory = log_dir or Path(tempfile.gettempdir())
-    directory.mkdir(parents=True, exist_ok=True)
+    # Logs hold commands and their output: the owner's alone (mkstemp makes them 0600).
+    make_dirs(directory, 0o700)
     fd, name = tempfile.mkstemp(prefix="jupyter-service-", suffix=".log", dir=directory)
     try:
         with os.fdopen(fd, "w") as f:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from jupyter_service.hints import find_program
 from jupyter_service.paths import ServicePaths
+from jupyter_service.state_files import SHARED_DIR, ensure_dir
 
 _PACKAGE_BIN_DIRS = ("/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/", "/usr/games/", "/usr/local/bin/")
 
@@ -88,10 +90,15 @@ def write_tools_dir(where: ServicePaths, entries: dict[str, str]) -> Path:
     import tempfile
 
     digest = hashlib.sha256(repr(sorted(entries.items())).encode()).hexdigest()[:16]
+    ensure_dir(where.tools, SHARED_DIR, where.state)
     target = where.tools / digest
-    if target.is_dir():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir() and not target.is_symlink():
+        # Content-addressed, but made by whoever came first: used only when it holds
+        # exactly what we would write, else replaced.
+        ensure_dir(target, SHARED_DIR, where.state)
+        if _holds(target, entries):
+            return target
+        _remove_aside(target)
     work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
         for link, value in entries.items():
@@ -110,3 +117,35 @@ def write_tools_dir(where: ServicePaths, entries: dict[str, str]) -> Path:
         # Someone else built the same content first.
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _holds(directory: Path, entries: dict[str, str]) -> bool:
+    """Whether the tools dir `directory` holds exactly `entries`, as write_tools_dir makes
+    them (links, and wrappers of mode 0755 that no one else can change)."""
+    try:
+        if sorted(os.listdir(directory)) != sorted(entries):
+            return False
+        for link, value in entries.items():
+            path = directory / link
+            if not value.startswith("#!"):
+                if not path.is_symlink() or os.readlink(path) != value:
+                    return False
+                continue
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode) or stat.S_IMODE(st.st_mode) != 0o755:
+                return False
+            if st.st_uid != os.lstat(directory).st_uid or path.read_text() != value:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _remove_aside(directory: Path) -> None:
+    """Rename `directory` out of the way, then remove it (a server using it keeps its open
+    files)."""
+    import tempfile
+
+    doomed = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
+    directory.rename(doomed / directory.name)
+    shutil.rmtree(doomed, ignore_errors=True)

@@ -350,6 +350,22 @@ def check_store(loaded: LoadedConfig, state: Path) -> list[CheckResult]:
     ]
 
 
+def check_state_files(state: Path) -> list[CheckResult]:
+    """Every state path another account could have written, with its fix (`up` refuses
+    them)."""
+    from jupyter_service.state_files import find_unsafe_state
+
+    if not state.exists():
+        return [CheckResult("state-files", "skip", f"no state dir yet: {state}")]
+    found = find_unsafe_state(paths.ServicePaths(state))
+    if not found:
+        return [CheckResult("state-files", "ok", f"{state}: owned by us, closed to others")]
+    return [
+        CheckResult("state-files", "fail", unsafe.problem, unsafe.fix, str(unsafe.path))
+        for unsafe in found
+    ]
+
+
 @dataclass(frozen=True)
 class Context:
     """What every check may look at."""
@@ -413,6 +429,16 @@ CHECKS: tuple[Check, ...] = (
         "each stable kernel's lock against the config and this machine, as `switch` would",
         "`jupyter-service lock --config F`, or the `apt-get install PKG=VERSION` it names",
         lambda ctx: check_locks(ctx.loaded.config, ctx.state),
+    ),
+    Check(
+        "state-files",
+        "(ours)",
+        "the state dir and what is in it (one level into the store, generations, tools, "
+        "JupyterLab's settings and the hub dir): owned by the serving account or root, not "
+        "writable by group or others, no symlink where a file or dir belongs; the proxy "
+        "secret and the hub dir closed to others",
+        "the `chmod go-w PATH`, `chmod 600 PATH` or `chown USER PATH` it names",
+        lambda ctx: check_state_files(ctx.state),
     ),
     Check(
         "store",

@@ -20,6 +20,13 @@ from jupyter_service.hub.host import (
 )
 from jupyter_service.hub.settings import DB_FILE, HubRuntime, render_hub_settings
 from jupyter_service.paths import ServicePaths
+from jupyter_service.state_files import (
+    PRIVATE_DIR,
+    PRIVATE_FILE,
+    SHARED_DIR,
+    check_file,
+    ensure_dir,
+)
 
 USER_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 
@@ -33,12 +40,11 @@ def free_port() -> int:
 
 def prepare_hub_dir(state: Path) -> Path:
     """`<state>/hub`: the hub's database and cookie secret, the hub's alone (0700/0600)."""
-    hub_dir = ServicePaths(state).hub
-    hub_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    hub_dir.chmod(0o700)
+    hub_dir = ensure_dir(ServicePaths(state).hub, PRIVATE_DIR, state)
     db = hub_dir / DB_FILE
-    os.close(os.open(db, os.O_WRONLY | os.O_CREAT, 0o600))
-    db.chmod(0o600)
+    fd = os.open(db, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE)
+    os.close(fd)
+    check_file(db, state, private=True)
     return hub_dir
 
 
@@ -48,7 +54,7 @@ def prepare_hub_runtime(config: ServiceConfig) -> HubRuntime:
     from jupyter_service.server.app import prepare_shared_runtime
 
     state = paths.state_dir()
-    state.mkdir(parents=True, exist_ok=True)
+    ensure_dir(state, SHARED_DIR, state)
     proxy = find_proxy()
     check_users_can_run(state)
     hub_dir = prepare_hub_dir(state)

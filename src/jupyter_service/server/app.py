@@ -33,6 +33,13 @@ from jupyter_service.server.settings import (
     render_server_settings,
     render_terminal_rc,
 )
+from jupyter_service.state_files import (
+    SHARED_DIR,
+    ensure_dir,
+    find_unsafe_state,
+    refuse,
+    trusted_owners,
+)
 from jupyter_service.tools import render_tools_dir, write_tools_dir
 
 KERNEL_MANAGER = "jupyter_service.server.kernels.ServiceKernelManager"
@@ -257,13 +264,19 @@ def prepare_shared_runtime(config: ServiceConfig, notebook_dir: str) -> Runtime:
     """What every server of this config shares on disk: tools dir, terminal rc, lab settings
     (the hub's users' servers too)."""
     where = paths.ServicePaths.from_environment()
+    # Nothing in the state dir is trusted that another account could have written.
+    refuse(find_unsafe_state(where))
+    ensure_dir(where.state, SHARED_DIR, where.state)
+    owners = trusted_owners(where.state)
     entries = render_tools_dir(config.extraTools, config.extraToolsPath, config.enableVenvKernels)
     tools_dir: Path | None = None
     rc: Path | None = None
     if entries:
         tools_dir = write_tools_dir(where, entries)
         rc = tools_dir.with_suffix(".bashrc")
-        write_generated(rc, render_terminal_rc(str(tools_dir)), what="the terminal rc")
+        write_generated(
+            rc, render_terminal_rc(str(tools_dir)), what="the terminal rc", owners=owners
+        )
     return Runtime(
         notebook_dir=notebook_dir,
         tools_dir=str(tools_dir) if tools_dir else None,
@@ -288,9 +301,14 @@ def write_lab_settings(where: paths.ServicePaths) -> Path:
         except ValueError:
             loaded = {}
         existing = loaded if isinstance(loaded, dict) else {}
-    target = where.lab_settings
+    target = ensure_dir(where.lab_settings, SHARED_DIR, where.state)
     text = json.dumps(render_lab_overrides(existing), indent=1)
-    write_generated(target / "overrides.json", text, what="JupyterLab's settings")
+    write_generated(
+        target / "overrides.json",
+        text,
+        what="JupyterLab's settings",
+        owners=trusted_owners(where.state),
+    )
     return target
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from jupyter_service.fsutil import make_dirs
 from jupyter_service.store.verify import write_contents
 
 TMP_PREFIX = ".tmp-"
@@ -86,7 +87,7 @@ def install_tree(target: Path, fill: Callable[[Path], Path]) -> None:
     """Make store path `target`: `fill(work)` builds a tree inside the scratch dir `work`
     and returns it; that tree is made read-only and renamed to `target`. Nothing is left
     behind on failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent, 0o755)
     work = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=target.parent))
     try:
         tree = fill(work)

@@ -17,8 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_service.errors import ServiceError
+from jupyter_service.fsutil import make_dirs, write_text_atomic
 from jupyter_service.paths import GENERATION_KERNELS as KERNELS
 from jupyter_service.paths import ServicePaths
+from jupyter_service.state_files import (
+    SHARED_DIR,
+    ensure_dir,
+    find_unsafe_state,
+    open_lock,
+    refuse,
+)
 from jupyter_service.store.manifest import ManifestEntry
 
 MANIFEST = "manifest.json"
@@ -47,10 +55,12 @@ class Generation:
 @contextlib.contextmanager
 def state_lock(state: Path) -> Iterator[None]:
     """One switch, rollback or gc at a time on a state dir."""
-    state.mkdir(parents=True, exist_ok=True)
-    with ServicePaths(state).state_lock.open("a") as f:
+    ensure_dir(state, SHARED_DIR, state)
+    with os.fdopen(open_lock(ServicePaths(state).state_lock, state), "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
+            # What is switched to is served: nothing another account could have written.
+            refuse(find_unsafe_state(ServicePaths(state)))
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
@@ -102,11 +112,13 @@ def _write_kernel_dir(directory: Path, name: str, entry: ManifestEntry, number: 
     from jupyter_service.kernels import language
 
     backend = language(entry.language)
-    directory.mkdir(parents=True)
+    make_dirs(directory, 0o755)
     spec = backend.render_kernelspec(name, entry, number)
     (directory / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     for logo in backend.find_logos(entry):
         shutil.copyfile(logo, directory / logo.name)
+    for written in directory.iterdir():
+        written.chmod(0o644)
 
 
 def rewrite_kernelspec(generation: Generation, name: str) -> None:
@@ -131,14 +143,13 @@ def write_generation(
 ) -> Generation:
     """Write generation N+1 aside, rename it into place, then make it current."""
     where = ServicePaths(state)
-    directory = where.generations
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = ensure_dir(where.generations, SHARED_DIR, state)
     number = max([_last_number(state), *(g.number for g in list_generations(state))]) + 1
     work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
     try:
         for name, entry in sorted(kernels.items()):
             _write_kernel_dir(work / KERNELS / name, name, entry, number)
-        (work / KERNELS).mkdir(exist_ok=True)
+        make_dirs(work / KERNELS, 0o755)
         manifest = {
             "generation": number,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -146,6 +157,7 @@ def write_generation(
             "kernels": {name: entry.to_dict() for name, entry in kernels.items()},
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (work / MANIFEST).chmod(0o644)
         work.chmod(0o755)
         work.rename(where.generation(number))
     except BaseException:
@@ -153,7 +165,9 @@ def write_generation(
         raise
     set_current(state, number)
     # Numbers are never reused, even after gc removed the newest generations.
-    where.generation_counter.write_text(f"{number}\n")
+    write_text_atomic(
+        where.generation_counter, f"{number}\n", mode=0o644, what="the generation counter"
+    )
     return Generation(number, where.generation(number), manifest)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jupyter_service.fsutil import write_text_atomic
+from jupyter_service.fsutil import make_dirs, write_text_atomic
 from jupyter_service.paths import GENERATION_KERNELS, ServicePaths
 from jupyter_service.store.manifest import ManifestEntry
 
@@ -67,7 +67,7 @@ def write_contents(store_path: Path, tree: Path) -> None:
     """Record what `tree` (about to become `store_path`) holds; written before the path is
     renamed into place, so every store path in place has its record."""
     record = contents_record(store_path)
-    record.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(record.parent, 0o755)
     text = json.dumps(render_contents(tree), separators=(",", ":"))
     write_text_atomic(record, text, mode=0o644, what=f"the content record of {store_path}")
 
