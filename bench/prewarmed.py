@@ -6,9 +6,9 @@ same stable kernel started cold, in the server's own kernel manager:
 - `import numpy, pandas` in the first cell: cold vs with them in `preload`;
 - the memory (PSS) one pre-warmed kernel costs, with and without its preload.
 
-Run: .venv/bin/python bench/prewarmed.py [--pairs 7] [--json FILE]
-It locks and builds a stable kernel with numpy and pandas (uv's cache, else PyPI) under a
-temporary state dir; torch is left out (a 6 GiB build).
+Run: .venv/bin/python bench/prewarmed.py [--pairs 7] [--preload numpy,pandas] [--json FILE]
+It locks and builds a stable kernel with the --preload packages (uv's cache, else PyPI)
+under a temporary state dir; torch only when named (a 6 GiB build).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from jupyter_service.store.build import remove_tree
 from jupyter_service.store.switch import lock_kernels, switch
 
 PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
-PRELOAD = ["numpy", "pandas"]
+PRELOAD = "numpy,pandas"
 PASSWORD = (
     "argon2:$argon2id$v=19$m=10240,t=10,p=8$JgmFmHnWq2nbyINEzBHQLQ$"
     "w3PNZ1rUn1S3Aq9G1IFlkhHEoWZCnwx3cRFA2VtjJms"
@@ -78,7 +78,9 @@ async def until_ready(manager: PoolingKernelManager) -> None:
     await asyncio.sleep(1.0)  # the pool's kernel idle, as one waiting for a notebook is
 
 
-async def measure(kernels: Path, work: Path, pairs: int) -> tuple[list[Pairs], dict[str, float]]:
+async def measure(
+    kernels: Path, work: Path, pairs: int, preload: list[str]
+) -> tuple[list[Pairs], dict[str, float]]:
     ksm = ServiceKernelSpecManager(stable_kernel_dir=str(kernels))
     common: dict[str, Any] = {
         "kernel_spec_manager": ksm,
@@ -88,13 +90,11 @@ async def measure(kernels: Path, work: Path, pairs: int) -> tuple[list[Pairs], d
     (work / "connections").mkdir(exist_ok=True)
     cold = PoolingKernelManager(**common)
     bare = PoolingKernelManager(**common, preheat={"warm": 1})
-    loaded = PoolingKernelManager(**common, preheat={"warm": 1}, preload={"warm": PRELOAD})
+    loaded = PoolingKernelManager(**common, preheat={"warm": 1}, preload={"warm": preload})
     start = Pairs("first reply, pre-warmed vs cold", "cold", "pre-warmed", target="< 0.15 s")
-    imports = Pairs(
-        "import numpy, pandas: preloaded vs cold kernel", "cold", "preloaded", target="< 0.1 s"
-    )
+    code = "import " + ", ".join(preload)
+    imports = Pairs(f"{code}: preloaded vs cold kernel", "cold", "preloaded", target="< 0.1 s")
     memory: dict[str, float] = {}
-    code = "import " + ", ".join(PRELOAD)
     try:
         bare.start_pools()
         loaded.start_pools()
@@ -130,7 +130,14 @@ async def measure(kernels: Path, work: Path, pairs: int) -> tuple[list[Pairs], d
 
 
 def main() -> int:
-    args = bench_parser(__doc__, pairs=7).parse_args()
+    parser = bench_parser(__doc__, pairs=7)
+    parser.add_argument(
+        "--preload",
+        default=PRELOAD,
+        help=f"the stable kernel's packages, imported ahead (default {PRELOAD}; torch: 6 GiB)",
+    )
+    args = parser.parse_args()
+    preload = args.preload.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench-prewarmed-"))
     state = work / "state"
     os.environ["JUPYTER_SERVICE_STATE_DIR"] = str(state)
@@ -138,12 +145,14 @@ def main() -> int:
         config_path = work / "config.toml"
         config_path.write_text(
             f'enable = true\npassword = "{PASSWORD}"\n[extraKernels.warm]\nlanguage = "python"\n'
-            f'packages = {json.dumps(PRELOAD)}\npythonPackage = "{PYTHON}"\n'
+            f'packages = {json.dumps(preload)}\npythonPackage = "{PYTHON}"\n'
         )
         config = load_config(config_path)
         lock_kernels(config, state)
         assert switch(config, state).generation is not None
-        results, memory = asyncio.run(measure(state / "current" / "kernels", work, args.pairs))
+        results, memory = asyncio.run(
+            measure(state / "current" / "kernels", work, args.pairs, preload)
+        )
     finally:
         remove_tree(ServicePaths(state).store)
         shutil.rmtree(work, ignore_errors=True)
@@ -154,7 +163,7 @@ def main() -> int:
     write_figures(results, args.json, extra)
     print(
         f"memory of one pre-warmed kernel (PSS): {memory['prewarmed_bare_mib']:.0f} MiB bare, "
-        f"{memory['prewarmed_preloaded_mib']:.0f} MiB with {', '.join(PRELOAD)} preloaded"
+        f"{memory['prewarmed_preloaded_mib']:.0f} MiB with {', '.join(preload)} preloaded"
     )
     return 0
 

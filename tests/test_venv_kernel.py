@@ -3,6 +3,7 @@ interrupted creates, and the verbs beyond the original."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,10 +23,16 @@ from jupyter_service.paths import ServicePaths
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.server.settings import Runtime, render_server_settings
 from jupyter_service.venv_cli import main
-from jupyter_service.venvs.build import COMPILED_MARKER
+from jupyter_service.venvs.build import COMPILED_MARKER, compile_in_background
 from jupyter_service.venvs.layout import Layout
 
-from .helpers import execute, hash_password, processes_using, write_stable_generation
+from .helpers import (
+    execute,
+    hash_password,
+    pids_using,
+    processes_using,
+    write_stable_generation,
+)
 from .wheels import make_wheel
 
 pytestmark = pytest.mark.slow
@@ -340,6 +347,36 @@ def test_the_first_create_leaves_byte_compiling_the_base_to_the_background(
         py for py in sources if not (py.parent / "__pycache__" / f"{py.stem}.{tag}.pyc").exists()
     ]
     assert missing == []
+
+
+def test_the_background_compile_runs_at_idle_priority(layout: Layout) -> None:
+    """A kernel started while the base compiles must not wait for the compile: it runs with
+    Linux's idle scheduling (it gets a CPU only when nothing else wants it)."""
+    [base] = [p for p in layout.base_dir().iterdir() if not p.name.startswith(".")]
+    (base / COMPILED_MARKER).unlink()
+    site = next(base.glob("lib/python3.*/site-packages"))
+    for package in ("IPython", "jedi", "prompt_toolkit"):  # seconds of work left for it
+        for cache in list((site / package).rglob("__pycache__")):
+            shutil.rmtree(cache)
+    compile_in_background(base)
+
+    def policies() -> list[int]:
+        found = []
+        for pid in pids_using(base):
+            with contextlib.suppress(ProcessLookupError):
+                found.append(os.sched_getscheduler(pid))
+        return found
+
+    # Its first step sets the policy: seen as soon as it is, while it still has work.
+    deadline = time.monotonic() + 60
+    while policies() != [os.SCHED_IDLE]:
+        assert not (base / COMPILED_MARKER).exists(), "it compiled without idle priority"
+        assert time.monotonic() < deadline, f"no idle compile: {policies()}"
+        time.sleep(0.01)
+    deadline = time.monotonic() + 600
+    while not (base / COMPILED_MARKER).exists():
+        assert time.monotonic() < deadline, "the compile did not finish"
+        time.sleep(0.2)
 
 
 # -- list, delete, shell, export, promote ------------------------------------------------------
