@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 
@@ -75,6 +79,29 @@ def disk_full_error(path: str | os.PathLike[str] | None, what: str = "") -> Serv
     )
 
 
+class Terminated(BaseException):
+    """SIGTERM (systemd stopping us, `kill`), raised as an exception by
+    `terminate_as_exception` so that work unwinds and cleans up as on Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def terminate_as_exception() -> Iterator[None]:
+    """While inside, SIGTERM raises Terminated (only the main thread can take a signal:
+    elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_handler(handler: Callable[[Any], int], args: Any, *, interrupted: str = "") -> int:
     """The CLI boundary: run a subcommand's handler; print a ServiceError as `error:` and
     `hint:` lines (a traceback only with --verbose) and return its exit status."""
@@ -94,3 +121,7 @@ def run_handler(handler: Callable[[Any], int], args: Any, *, interrupted: str = 
         if interrupted:
             print(interrupted, file=sys.stderr)
         return 130
+    except Terminated:
+        if interrupted:
+            print(interrupted, file=sys.stderr)
+        return 128 + signal.SIGTERM

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import errno
 import logging
 import os
-import re
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_service.errors import ServiceError, disk_full_error
 from jupyter_service.fsutil import make_dirs
+from jupyter_service.progress import HEARTBEAT_SECONDS
 
 log = logging.getLogger("jupyter_service")
 
 TAIL_LINES = 20
-# Not on a terminal, a quiet long command says it is still at work this often.
-HEARTBEAT_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -84,10 +82,11 @@ def start_process(
 
 @dataclass(frozen=True)
 class Progress:
-    """Show a long command's progress on stderr while it runs: on a terminal, the command
-    runs on a pseudo-terminal of its own so its own progress bars (uv's) pass through; else
-    (journald, CI) its output line by line, and every `heartbeat` seconds a line with the
-    time so far and how much `watch` (the dir it fills) holds."""
+    """Show a long command's progress on stderr while it runs (a `progress.Step`): the
+    command runs on a pseudo-terminal of its own where we can, so uv draws its progress,
+    which `progress.UvOutput` reads into our display: on a terminal a live bar, else (journald,
+    CI) the command's lines as they come and a heartbeat line every `heartbeat` seconds, with
+    the time so far, how much `watch` (the dir it fills) holds and uv's counts."""
 
     label: str
     watch: Path | None = None
@@ -110,10 +109,8 @@ def run_subprocess(
     log file and raise a ServiceError naming the command, its status, its last lines and
     the log."""
     log.debug("running: %s", " ".join(cmd))
-    if progress is not None and sys.stderr.isatty():
-        proc = _run_on_pty(cmd, env, cwd)
-    elif progress is not None:
-        proc = _run_reporting(cmd, env, cwd, progress)
+    if progress is not None:
+        proc = _run_showing(cmd, env, cwd, progress)
     else:
         proc = _run(cmd, env, cwd, echo=stream and sys.stderr.isatty())
     if check and proc.returncode != 0:
@@ -121,74 +118,77 @@ def run_subprocess(
     return proc
 
 
-def format_duration(seconds: float) -> str:
-    """`42s`, `3m05s`, `1h02m`. Pure."""
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-
-
-def format_size(size: int) -> str:
-    """`512 KiB`, `3.4 MiB`, `5.92 GiB`. Pure."""
-    if size < 2**20:
-        return f"{size / 2**10:.0f} KiB"
-    if size < 2**30:
-        return f"{size / 2**20:.1f} MiB"
-    return f"{size / 2**30:.2f} GiB"
-
-
-def _say(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def _run_reporting(
+def _run_showing(
     cmd: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None, progress: Progress
 ) -> subprocess.CompletedProcess[str]:
-    """Not on a terminal: each output line as it comes, a heartbeat line while it is quiet."""
-    from jupyter_service.fsutil import tree_size
+    """Run `cmd` as a progress Step, on a pseudo-terminal of its own (uv then draws its
+    progress, which is read into the step; its lasting lines are shown); where none can be
+    had, on pipes, each line shown as it comes."""
+    from jupyter_service.progress import Step, UvOutput
 
-    started = time.monotonic()
-    done = threading.Event()
-
-    def beat() -> None:
-        while not done.wait(progress.heartbeat):
-            line = f"  {progress.label}: running for {format_duration(time.monotonic() - started)}"
-            if progress.watch is not None and progress.watch.exists():
-                line += f", {format_size(tree_size(progress.watch))} in {progress.watch}"
-            _say(line)
-
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
+    uv = UvOutput(compiles="--compile-bytecode" in cmd)
     try:
-        proc = _run(cmd, env, cwd, echo=True, prefix="  ")
-    finally:
-        done.set()
-        thread.join()
-    outcome = "done in" if proc.returncode == 0 else "failed after"
-    _say(f"  {progress.label}: {outcome} {format_duration(time.monotonic() - started)}")
+        with Step(progress.label, watch=progress.watch, heartbeat=progress.heartbeat) as step:
+
+            def show(text: str) -> None:
+                for line in uv.feed(text):
+                    step.note(line)
+                step.set_status(uv.status)
+
+            def echo(line: str) -> None:
+                step.note(line.rstrip("\n"))
+                uv.feed(line)
+                step.set_status(uv.status)
+
+            try:
+                proc = _run_on_pty(cmd, env, cwd, show)
+            except _NoTerminal:
+                proc = _run(cmd, env, cwd, echo=False, each_line=echo)
+            if proc.returncode != 0:
+                raise _Failed(proc)
+    except _Failed as failed:
+        return failed.proc
     return proc
 
 
+class _NoTerminal(Exception):
+    """No pseudo-terminal to be had (none left, or no /dev/pts in a sandbox)."""
+
+
+class _Failed(Exception):
+    """A command that failed inside a Step: the step says "failed after"; the caller gets the
+    process back (run_subprocess decides whether that is an error)."""
+
+    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+        self.proc = proc
+
+
 def _run_on_pty(
-    cmd: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None
+    cmd: Sequence[str],
+    env: Mapping[str, str] | None,
+    cwd: Path | None,
+    show: Callable[[str], None],
 ) -> subprocess.CompletedProcess[str]:
-    """On a terminal: the child writes to a pseudo-terminal as wide as ours, which we copy
-    to stderr as it comes (its progress bars draw as on a terminal); the text, without its
-    escape sequences and redrawn lines, is kept for the log."""
+    """The child writes to a pseudo-terminal as wide as ours (or 120 columns when we have
+    none), so it draws its progress, each chunk handed to `show` as it comes; the text,
+    without its escape sequences and redrawn lines, is kept for the log."""
     import fcntl
     import pty
+    import struct
     import termios
 
-    master, replica = pty.openpty()
+    from jupyter_service.progress import plain_text
+
+    try:
+        master, replica = pty.openpty()
+    except OSError as exc:
+        raise _NoTerminal() from exc
     try:
         size = fcntl.ioctl(sys.stderr.fileno(), termios.TIOCGWINSZ, b"\0" * 8)
-        fcntl.ioctl(replica, termios.TIOCSWINSZ, size)
     except OSError:
-        pass
+        size = struct.pack("HHHH", 40, 120, 0, 0)
+    with contextlib.suppress(OSError):
+        fcntl.ioctl(replica, termios.TIOCSWINSZ, size)
     try:
         child = subprocess.Popen(
             list(cmd),
@@ -202,6 +202,7 @@ def _run_on_pty(
     finally:
         os.close(replica)
     chunks = []
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     try:
         while True:
             try:
@@ -211,7 +212,7 @@ def _run_on_pty(
             if not data:
                 break
             chunks.append(data)
-            os.write(sys.stderr.fileno(), data)
+            show(decoder.decode(data))
         status = child.wait()
     except BaseException:
         child.kill()
@@ -222,27 +223,17 @@ def _run_on_pty(
     return subprocess.CompletedProcess(list(cmd), status, plain_text(b"".join(chunks)), None)
 
 
-_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>78]")
-
-
-def plain_text(raw: bytes) -> str:
-    """What a terminal's output says, for a log: escape sequences dropped, and of a line
-    redrawn with carriage returns only its last state. Pure."""
-    text = _ESCAPE.sub("", raw.decode(errors="replace")).replace("\r\n", "\n")
-    lines = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
-    return "\n".join(line for line in lines if line.strip() or not line)
-
-
 def _run(
     cmd: Sequence[str],
     env: Mapping[str, str] | None,
     cwd: Path | None,
     *,
     echo: bool,
-    prefix: str = "",
+    each_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run to completion, output captured (and echoed line by line to stderr with `echo`).
-    Interrupted (Ctrl-C, SIGTERM turned into an exception), the child is killed first."""
+    """Run to completion, output captured (and echoed line by line to stderr with `echo`,
+    or handed to `each_line`). Interrupted (Ctrl-C, SIGTERM turned into an exception), the
+    child is killed first."""
     with subprocess.Popen(
         list(cmd),
         env=dict(env) if env is not None else None,
@@ -258,8 +249,10 @@ def _run(
         try:
             for line in child.stdout:
                 chunks.append(line)
-                if echo:
-                    sys.stderr.write(prefix + line)
+                if each_line is not None:
+                    each_line(line)
+                elif echo:
+                    sys.stderr.write(line)
                     sys.stderr.flush()
             status = child.wait()
         except BaseException:

@@ -298,12 +298,6 @@ def write_guards(env: Path, name: str, interpreter: Interpreter) -> list[Path]:
     return written
 
 
-def _is_requirement(line: str) -> bool:
-    """A line of `uv export`'s requirements.txt that names a package (not a hash or comment)."""
-    text = line.strip()
-    return bool(text) and not text.startswith(("#", "--", "\\"))
-
-
 def allowed_builds(kernel: StableKernel) -> tuple[str, ...]:
     """The packages `allowBuild` lets be built from source, canonical names, sorted."""
     from packaging.utils import canonicalize_name
@@ -373,8 +367,9 @@ def build_venv(
     sync = [uv, "pip", "sync", "--python", str(venv / "bin" / "python"), "--require-hashes"]
     sync += ["--compile-bytecode", "--link-mode", "copy"]
     sync += [*render_binary_only(requirements.read_text(), allowed), str(requirements)]
-    count = sum(1 for line in requirements.read_text().splitlines() if _is_requirement(line))
-    label = f"installing {count} packages into {name}"
+    # The count is uv's to tell (the bar shows it): the export's lines include packages
+    # whose markers leave them out.
+    label = f"installing {name}"
     run_subprocess(sync, env=env, log_dir=logs, what=what, progress=Progress(label, watch=venv))
     guards = write_guards(venv, name, interpreter)
     run_subprocess(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_service.config import PYTHON_BASE, ServiceConfig
-from jupyter_service.errors import ServiceError, disk_full_error
+from jupyter_service.errors import ServiceError, Terminated, disk_full_error, terminate_as_exception
 from jupyter_service.fsutil import tree_size
 from jupyter_service.hints import service_hint
 from jupyter_service.kernels import (
@@ -24,7 +24,7 @@ from jupyter_service.kernels import (
     language_names,
 )
 from jupyter_service.paths import ServicePaths
-from jupyter_service.proc import format_duration, format_size
+from jupyter_service.progress import format_duration, format_size
 from jupyter_service.store import build, generations, lock, verify
 from jupyter_service.store.manifest import ManifestEntry
 
@@ -226,6 +226,7 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
             generations.remove_stale_work(state)
             built = []
             for plan in plans:
+                # SIGTERM (systemd stopping `up`) unwinds like Ctrl-C: the partial build goes.
                 aside = None
                 if plan.kernel.name in damaged:
                     shown = verify.summarize(damaged[plan.kernel.name])
@@ -233,7 +234,8 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
                     aside = build.replace_damaged(plan.store_path)
                 elif plan.store_path.is_dir():
                     continue
-                _build(plan, languages, state, say, aside)
+                with terminate_as_exception():
+                    _build(plan, languages, state, say, aside)
                 built.append(plan.kernel.name)
             source = str(config.source.resolve()) if config.source else None
             generation = generations.write_generation(state, desired, source)
@@ -252,18 +254,20 @@ def _build(
     try:
         backend = languages(plan.kernel.language)
         rebuild_store_path(backend, plan.locked, plan.store_path, aside, state)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as exc:
+        by = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C (SIGINT)"
         left = sorted(ServicePaths(state).store.glob(f"{build.TMP_PREFIX}{plan.store_path.name}-*"))
         where = (
-            f"its partial build {left[0]} is left for the next `switch` or `gc` to remove"
+            f"its partial build {left[0]} is left; "
+            f"`{service_hint('gc', writes=[state])}` removes it"
             if left
             else "its partial build was removed"
         )
         say(
-            f"interrupted: building {name} stopped after "
-            f"{format_duration(time.monotonic() - started)}; {where}; what uv downloaded stays "
-            "in its cache, so the next `switch` starts from there; the current generation is "
-            "as it was"
+            f"interrupted by {by}: building {name} stopped after "
+            f"{format_duration(time.monotonic() - started)}; {where}; what it downloaded stays "
+            "in the package cache, so the next `switch` starts from there; the current "
+            "generation is as it was"
         )
         raise
     say(

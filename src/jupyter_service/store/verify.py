@@ -11,11 +11,14 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_service.fsutil import make_dirs, write_text_atomic
 from jupyter_service.paths import GENERATION_KERNELS, ServicePaths
 from jupyter_service.store.manifest import ManifestEntry
+
+if TYPE_CHECKING:
+    from jupyter_service.progress import Step
 
 CONTENTS_DIR = ".contents"
 # A store path's record: {"format": 1, "files": {relpath: ["f", size, sha256] | ["l", target]
@@ -49,10 +52,14 @@ def _walk(root: Path) -> dict[str, os.stat_result]:
     return found
 
 
-def render_contents(root: Path) -> dict[str, Any]:
-    """The record of the tree at `root`: each file's size and sha256, each link's target."""
+def render_contents(root: Path, step: Step | None = None) -> dict[str, Any]:
+    """The record of the tree at `root`: each file's size and sha256, each link's target;
+    `step` is told how many files are hashed, and how many bytes."""
     files: dict[str, list[Any]] = {}
-    for rel, st in sorted(_walk(root).items()):
+    entries = sorted(_walk(root).items())
+    total = sum(1 for _, st in entries if stat.S_ISREG(st.st_mode))
+    done = hashed = 0
+    for rel, st in entries:
         path = os.path.join(root, rel)
         if stat.S_ISLNK(st.st_mode):
             files[rel] = ["l", os.readlink(path)]
@@ -60,15 +67,23 @@ def render_contents(root: Path) -> dict[str, Any]:
             files[rel] = ["d"]
         else:
             files[rel] = ["f", st.st_size, _sha256(path)]
+            done, hashed = done + 1, hashed + st.st_size
+            if step is not None:
+                step.update(done=done, total=total, size=hashed)
     return {"format": CONTENTS_FORMAT, "files": files}
 
 
 def write_contents(store_path: Path, tree: Path) -> None:
     """Record what `tree` (about to become `store_path`) holds; written before the path is
-    renamed into place, so every store path in place has its record."""
+    renamed into place, so every store path in place has its record. A long one (a few GiB)
+    shows its progress."""
+    from jupyter_service.progress import Step
+
     record = contents_record(store_path)
     make_dirs(record.parent, 0o755)
-    text = json.dumps(render_contents(tree), separators=(",", ":"))
+    name = store_path.name.partition("-")[2] or store_path.name
+    with Step(f"hashing the files of {name}", unit="files hashed", quiet_under=2.0) as step:
+        text = json.dumps(render_contents(tree, step), separators=(",", ":"))
     write_text_atomic(record, text, mode=0o644, what=f"the content record of {store_path}")
 
 

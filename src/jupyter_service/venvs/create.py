@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import shutil
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
-from jupyter_service.errors import ServiceError
+from jupyter_service.errors import ServiceError, terminate_as_exception
 from jupyter_service.venvs.build import (
     Say,
     ensure_base,
@@ -21,23 +17,6 @@ from jupyter_service.venvs.build import (
 )
 from jupyter_service.venvs.layout import INCOMPLETE_MARKER, Layout, ensure_root
 from jupyter_service.venvs.locks import BASE_LOCK, clean_name, name_lock
-
-
-class Terminated(BaseException):
-    """SIGTERM while building: unwind so the half-made venv is removed."""
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
-
-
-@contextmanager
-def terminate_as_exception() -> Iterator[None]:
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def check_not_stable(name: str) -> None:
