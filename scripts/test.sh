@@ -23,6 +23,11 @@ fi
 if ! command -v configurable-http-proxy >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq node-configurable-http-proxy >/dev/null
 fi
+# The hint tests paste `sudo …` hints back, as root (who may sudo without a password).
+if ! command -v sudo >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=1200 \
+        install -y -qq sudo >/dev/null
+fi
 # The Haskell tests run Debian's ghc with the libraries the Quick Start asks for (aeson
 # also for the kernel's Vega-Lite helper).
 haskell_missing=""

@@ -342,3 +342,23 @@ def processes_using(directory: Path, *, live_only: bool = False) -> list[str]:
 def pids_using(directory: Path) -> set[int]:
     """The live processes whose command line names `directory`."""
     return set(_command_lines_using(directory, live_only=True))
+
+
+def pasted(text: str) -> list[str]:
+    """The commands of the `hint:`, `fix:` and `apply with` lines: the backticked part where
+    the line is prose around a command, else the whole line."""
+    commands = []
+    for line in text.splitlines():
+        line = line.strip()
+        for prefix in ("hint: ", "fix: ", "Promoted into "):
+            if line.startswith(prefix):
+                rest = line[len(prefix) :]
+                commands += re.findall(r"`([^`]+)`", rest) or [rest]
+    return commands
+
+
+def paste(command: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `command` as a person pasting it into a shell would (typing `stdin`)."""
+    return subprocess.run(
+        ["bash", "-c", command], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=600
+    )

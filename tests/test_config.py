@@ -263,7 +263,7 @@ def test_invalid_option(line: str, path: str, message: str) -> None:
     assert (path, message) in problems_of(PASSWORD_LINE + line)
 
 
-HASH_HINT = "make one with `jupyter-service hash-password`"
+HASH_HINT = f"make one with `{service_cmd('hash-password')}`"
 
 
 @pytest.mark.parametrize(
@@ -320,7 +320,7 @@ def test_authentication_must_be_configured() -> None:
         (
             "password",
             "authentication is not configured; set `password` to a hash from "
-            "`jupyter-service hash-password`, or use Authelia with `reverseProxy.enable = true` "
+            f"`{service_cmd('hash-password')}`, or use Authelia with `reverseProxy.enable = true` "
             "and `reverseProxy.authelia.enable = true`",
         )
     ]
@@ -384,7 +384,7 @@ def test_five_mistakes_all_reported_nothing_written(
             "  prot: unknown key; did you mean 'port'?\n"
             "  port: 70000 is out of range; allowed: an integer from 1 to 65535\n"
             "  password: is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, "
-            "make one with `jupyter-service hash-password`\n"
+            f"make one with `{service_cmd('hash-password')}`\n"
             "  extraTools[0]: 'git; rm -rf /' holds a path separator, space or shell character; "
             "allowed: a program or Debian package name such as 'git'\n"
             "  extraKernels.python-base.extraPackages[0]: 'numpy>=' is not a PEP 508 requirement "

@@ -18,7 +18,7 @@ from jupyter_service.store.manifest import ManifestEntry
 from jupyter_service.venv_cli import main as venv_main
 from jupyter_service.venvs.layout import Layout
 
-from .helpers import BASE_URL, Service, free_port, service_cmd, shell_name
+from .helpers import BASE_URL, Service, free_port, paste, service_cmd, shell_name
 from .stable_fixtures import PASSWORD_HASH
 
 HEAD = f'enable = true\npassword = "{PASSWORD_HASH}"\n'
@@ -173,19 +173,11 @@ def test_kernels_stale_tools_and_free_port(
             }
         )
     )
-    # A current generation whose python-base is a real venv without torch.
-    write_generation(
-        service_environ,
-        {
-            "python-base": ManifestEntry(
-                language="python",
-                store_path=str(layout.venvs / "good"),
-                lock_sha256="0" * 64,
-                display_name="Python (base)",
-            )
-        },
-        None,
-    )
+    # Generation 1's python-base is a real venv without torch; the current one, 2, points it
+    # at a store path that is gone.
+    for store_path in (layout.venvs / "good", tmp_path / "gone-store-path"):
+        entry = ManifestEntry("python", str(store_path), "0" * 64, "Python (base)")
+        write_generation(service_environ, {"python-base": entry}, None)
     port = free_port()
     config = write_config(
         tmp_path, f'port = {port}\nextraTools = ["sh"]\nextraToolsPath = ["/bin", "/usr/bin"]\n'
@@ -201,7 +193,7 @@ def test_kernels_stale_tools_and_free_port(
         "gone": "fail",
         "good": "ok",
         "nopython": "fail",
-        "python-base": "ok",
+        "python-base": "fail",
         "python3": "ok",
     }
     assert kernels["echo"]["finding"] == "echo starts and answers `1+1` with 1+1"
@@ -211,7 +203,8 @@ def test_kernels_stale_tools_and_free_port(
     assert kernels["nopython"]["finding"].startswith("No Python does not start: ")
     assert "no-such-python" in kernels["nopython"]["finding"]
     assert kernels["nopython"]["fix"] == f"{shell_name('jupyter')} kernelspec remove -f nopython"
-    assert kernels["python-base"]["finding"] == "Python (base) starts and answers `1+1` with 2"
+    assert kernels["python-base"]["finding"].startswith("Python (base) does not start: ")
+    assert kernels["python-base"]["fix"] == service_cmd("rollback")
 
     stale = by_check(doc, "stale-kernelspec")
     assert list(stale) == ["gone"]
@@ -236,15 +229,17 @@ def test_kernels_stale_tools_and_free_port(
 
     generation = by_check(doc, "generation")[""]
     assert generation["status"] == "ok"
-    gpu = by_check(doc, "gpu")[""]
-    assert (gpu["status"], gpu["finding"]) == ("skip", "torch is not installed in python-base")
 
-    # Fixed by the commands doctor named, nothing fails there any more.
-    assert venv_main(["delete", "gone", "--yes"]) == 0
-    shutil.rmtree(nopython)
-    capsys.readouterr()
+    # Fixed by the commands doctor named, pasted into a shell elsewhere: nothing fails there
+    # any more but the port (nothing serves), and python-base is generation 1's.
+    for name in ("gone", "nopython", "python-base"):
+        proc = paste(kernels[name]["fix"], tmp_path)
+        assert proc.returncode == 0, (name, proc.stdout + proc.stderr)
     status, doc = doctor_json(["--config", str(config)], capsys)
     assert [c for c in doc["checks"] if c["status"] == "fail"] == [port_check]
+    assert by_check(doc, "kernel")["python-base"]["status"] == "ok"
+    gpu = by_check(doc, "gpu")[""]
+    assert (gpu["status"], gpu["finding"]) == ("skip", "torch is not installed in python-base")
 
 
 @pytest.mark.slow

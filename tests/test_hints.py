@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,28 +19,11 @@ from jupyter_service.hints import needs_root, service_hint
 from jupyter_service.venv_cli import main as venv_main
 from jupyter_service.venvs.layout import Layout
 
-from .helpers import service_cmd
+from .helpers import paste, pasted, service_cmd
 from .stable_fixtures import CONFIG_B, PASSWORD_HASH
+from .test_install_service import account, needs_useradd, shared_dir, write_config
 
-
-def pasted(text: str) -> list[str]:
-    """The commands of the `hint:`, `fix:` and `apply with` lines: the backticked part where
-    the line is prose around a command, else the whole line."""
-    commands = []
-    for line in text.splitlines():
-        line = line.strip()
-        for prefix in ("hint: ", "fix: ", "Promoted into "):
-            if line.startswith(prefix):
-                rest = line[len(prefix) :]
-                commands += re.findall(r"`([^`]+)`", rest) or [rest]
-    return commands
-
-
-def paste(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run `command` as a person pasting it into a shell would."""
-    return subprocess.run(
-        ["bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
+__all__ = ["account", "shared_dir"]  # fixtures used here
 
 
 @pytest.fixture
@@ -169,3 +154,86 @@ def test_promote_hint_locks_and_switches_as_printed(
     assert "switched to generation 1: small" in proc.stdout
     manifest = json.loads((service_environ / "current" / "manifest.json").read_text())
     assert list(manifest["kernels"]) == ["small"]
+
+
+def test_config_problems_name_hash_password_as_it_runs_here(
+    tmp_path: Path, elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config problem that says how to make a hash names a command that runs here (after
+    the README's set-up command, `jupyter-service` is not on the PATH): pasted, it makes
+    the hash that fixes the config."""
+    config = tmp_path / "config.toml"
+    config.write_text('enable = true\npassword = "hunter2"\n')
+    assert main(["check", "--config", str(config)]) == 1
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("  password: ")]
+    [command] = re.findall(r"`([^`]+)`", line)
+    assert command == service_cmd("hash-password")
+    proc = paste(command, elsewhere, stdin="correct horse battery staple\n")
+    assert proc.returncode == 0 and proc.stdout.startswith("argon2:$argon2id$"), proc.stderr
+    config.write_text(f"enable = true\npassword = {json.dumps(proc.stdout.strip())}\n")
+    assert main(["check", "--config", str(config)]) == 0
+
+
+@pytest.mark.slow
+def test_run_warnings_run_as_printed(
+    project: Path,
+    elsewhere: Path,
+    service_environ: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run` with no generation current, then with `current` dangling: each warning's
+    commands, pasted, bring the stable kernels back. (The service is disabled, so `run`
+    stops after its warnings instead of serving.)"""
+    config = project / "config.toml"
+    config.write_text(config.read_text().replace("enable = true", "enable = false", 1))
+    monkeypatch.chdir(project)
+
+    def warned() -> list[str]:
+        assert main(["run", "--config", "config.toml"]) == 1
+        err = capsys.readouterr().err
+        [warning] = [line for line in err.splitlines() if line.startswith("warning: ")]
+        return re.findall(r"`([^`]+)`", warning)
+
+    assert warned() == [service_cmd("switch", "--config", config)]
+    proc = paste(service_cmd("switch", "--config", config), elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert os.readlink(service_environ / "current") == "generations/1"
+
+    (service_environ / "current").unlink()
+    (service_environ / "current").symlink_to("generations/7")
+    rollback, switch = warned()
+    assert (rollback, switch) == (
+        service_cmd("rollback"),
+        service_cmd("switch", "--config", config),
+    )
+    proc = paste(rollback, elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert os.readlink(service_environ / "current") == "generations/1"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes a system user")
+@pytest.mark.skipif(shutil.which("sudo") is None, reason="no sudo")
+@needs_useradd
+def test_install_service_sudo_hint_runs_as_printed(
+    shared_dir: Path, account: str, elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not root: the refusal's hint is `sudo ABS-PROGRAM install-service --unit-dir ABS
+    --config ABS`; pasted by an admin who may sudo, it installs."""
+    config = write_config(shared_dir / "config.toml", f'user = "{account}"\ngroup = "{account}"\n')
+    config.chmod(0o644)
+    units = shared_dir / "units"
+    units.mkdir()
+    os.seteuid(65534)
+    try:
+        code = main(["install-service", "--config", str(config), "--unit-dir", str(units)])
+    finally:
+        os.seteuid(0)
+    assert code == 1
+    [command] = pasted(capsys.readouterr().err)
+    assert command.startswith("sudo /")
+    proc = paste(command, elsewhere)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"wrote {units / 'jupyter-service.service'}" in proc.stdout.splitlines()
+    assert pwd.getpwnam(account).pw_dir == f"/home/{account}"

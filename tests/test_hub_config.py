@@ -8,7 +8,10 @@ import pytest
 
 from jupyter_service.config import embedded_default, parse_config
 
+from .helpers import service_cmd
 from .test_config import HASH
+
+HASH_PASSWORD = service_cmd("hash-password")
 
 HUB_HEAD = "enable = true\nport = 8000\n"
 HUB = f"""[hub]
@@ -67,7 +70,7 @@ def test_authelia_mode_takes_a_list_of_names() -> None:
         (
             HUB_HEAD + '[hub]\nenable = true\nusers = ["alice"]\n',
             "hub.users",
-            'in password mode each user needs a hash: [hub.users] alice = "argon2:..." (from `jupyter-service hash-password`); or turn on reverseProxy.authelia',
+            f'in password mode each user needs a hash: [hub.users] alice = "argon2:..." (from `{HASH_PASSWORD}`); or turn on reverseProxy.authelia',
         ),
         (
             AUTHELIA + f'[hub]\nenable = true\n[hub.users]\nalice = "{HASH}"\n',
@@ -77,7 +80,7 @@ def test_authelia_mode_takes_a_list_of_names() -> None:
         (
             HUB_HEAD + '[hub]\nenable = true\n[hub.users]\nalice = "sha1:abc"\n',
             "hub.users.alice",
-            "is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, make one with `jupyter-service hash-password`",
+            f"is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, make one with `{HASH_PASSWORD}`",
         ),
         (
             HUB_HEAD + f'[hub]\nenable = true\n[hub.users]\nAlice = "{HASH}"\n',
@@ -92,7 +95,7 @@ def test_authelia_mode_takes_a_list_of_names() -> None:
         (
             HUB_HEAD + f'password = "{HASH}"\n' + HUB,
             "password",
-            "is not used when hub.enable is true; give each user's hash in [hub.users] (`jupyter-service hash-password`) and remove `password`",
+            f"is not used when hub.enable is true; give each user's hash in [hub.users] (`{HASH_PASSWORD}`) and remove `password`",
         ),
         (
             HUB_HEAD + HUB.replace("[hub.users]", 'spawner = "docker"\n[hub.users]'),

@@ -15,7 +15,17 @@ _PYTHON_NAME = re.compile(r"python3(\.\d{1,2})?")
 _PYTHON_VERSION = re.compile(r"3\.\d{1,2}(\.\d{1,2})?")
 _BASE_URL = re.compile(r"/([A-Za-z0-9._~%@!$&'()*+,;=:-]+/)*")
 
-HASH_HINT = "make one with `jupyter-service hash-password`"
+
+def hash_password_command() -> str:
+    """`jupyter-service hash-password` as a shell here finds it (an absolute path when the
+    venv is not on the PATH, as after the README's set-up command)."""
+    from jupyter_service.hints import service_hint
+
+    return service_hint("hash-password")
+
+
+def hash_hint() -> str:
+    return f"make one with `{hash_password_command()}`"
 
 
 def check_ip(value: str) -> str | None:
@@ -53,18 +63,19 @@ def check_dir(value: str) -> str | None:
 
 def check_password(value: str) -> str | None:
     if not value:
-        return f"is empty; omit the key to use Authelia instead, or {HASH_HINT}"
+        return f"is empty; omit the key to use Authelia instead, or {hash_hint()}"
     algorithm, sep, digest = value.partition(":")
     if not sep or algorithm != "argon2":
         return (
-            f"is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, {HASH_HINT}"
+            "is not an argon2 hash ('argon2:$argon2id$...'); only argon2 is accepted, "
+            + hash_hint()
         )
     import argon2  # here, not at the top: most commands never see a password
 
     try:
         argon2.extract_parameters(digest)
     except argon2.exceptions.InvalidHashError:
-        return f"is a malformed argon2 hash; {HASH_HINT}"
+        return f"is a malformed argon2 hash; {hash_hint()}"
     return None
 
 

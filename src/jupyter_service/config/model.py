@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from jupyter_service.config.checks import check_password, check_requirement
+from jupyter_service.config.checks import check_password, check_requirement, hash_password_command
 from jupyter_service.config.schema import (
     ROOT,
     Check,
@@ -25,11 +25,13 @@ LIBRARY_CHECKS: frozenset[Check] = frozenset({check_password, check_requirement}
 
 AuthMode = Literal["token", "password", "authelia"]
 
-AUTH_MISSING = (
-    "authentication is not configured; set `password` to a hash from "
-    "`jupyter-service hash-password`, or use Authelia with `reverseProxy.enable = true` "
-    "and `reverseProxy.authelia.enable = true`"
-)
+
+def auth_missing() -> str:
+    return (
+        "authentication is not configured; set `password` to a hash from "
+        f"`{hash_password_command()}`, or use Authelia with `reverseProxy.enable = true` "
+        "and `reverseProxy.authelia.enable = true`"
+    )
 
 
 # The original's presets: kernels whose name alone says their language, their package stack
@@ -272,7 +274,7 @@ def decide_auth(values: dict[str, Any]) -> tuple[AuthMode | None, Problems]:
         return "password", []
     if authelia and values["reverseProxy"]["enable"]:
         return "authelia", []
-    return None, [("password", AUTH_MISSING)]
+    return None, [("password", auth_missing())]
 
 
 def parse_auth(text: str) -> tuple[AuthMode | None, Problems]:
@@ -294,7 +296,7 @@ def _hub_checks(
             (
                 "password",
                 "is not used when hub.enable is true; give each user's hash in [hub.users] "
-                "(`jupyter-service hash-password`) and remove `password`",
+                f"(`{hash_password_command()}`) and remove `password`",
             )
         )
     if not users:
@@ -312,7 +314,7 @@ def _hub_checks(
             (
                 "hub.users",
                 'in password mode each user needs a hash: [hub.users] alice = "argon2:..." '
-                "(from `jupyter-service hash-password`); or turn on reverseProxy.authelia",
+                f"(from `{hash_password_command()}`); or turn on reverseProxy.authelia",
             )
         )
     elif isinstance(users, dict) and check_password not in skip:
