@@ -511,8 +511,8 @@ def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["check", "--config", str(missing)]) == 1
     assert capsys.readouterr().err == (
         f"error: config file not found: {missing}\n"
-        "hint: pass an existing file with --config, or run `jupyter-service up` with no config "
-        "for the embedded default\n"
+        "hint: pass an existing file with --config, or run "
+        f"`{service_cmd('up')}` with no config for the embedded default\n"
     )
 
 

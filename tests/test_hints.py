@@ -237,3 +237,20 @@ def test_install_service_sudo_hint_runs_as_printed(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"wrote {units / 'jupyter-service.service'}" in proc.stdout.splitlines()
     assert pwd.getpwnam(account).pw_dir == f"/home/{account}"
+
+
+def test_venv_kernel_hints_run_as_printed(
+    layout: Layout, elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`jupyter-venv-kernel`'s own hints name it as the shell finds it (a Jupyter terminal
+    has it on the PATH; a shell after the README's set-up command does not)."""
+    assert venv_main(["delete", "nothing", "--yes"]) == 1
+    [command] = pasted(capsys.readouterr().err)
+    proc = paste(command, elsewhere)
+    assert proc.returncode == 0 and "Experimental venv kernels:" in proc.stdout, proc.stderr
+    assert venv_main(["shell", "nothing"]) == 1
+    [command] = pasted(capsys.readouterr().err)
+    assert command.endswith(" create nothing")
+    proc = paste(command, elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert (layout.venvs / "nothing" / "bin" / "python").exists()

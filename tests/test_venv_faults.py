@@ -14,6 +14,8 @@ from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.venv_cli import main
 from jupyter_service.venvs.layout import INCOMPLETE_MARKER, Layout
 
+from .helpers import shell_name
+
 pytestmark = pytest.mark.slow
 
 
@@ -91,7 +93,7 @@ def test_delete_refuses_a_kernel_in_use_unless_forced(
         assert "ipykernel_launcher" in err.splitlines()[0]
         assert err.splitlines()[-1] == (
             "hint: shut the kernel down in JupyterLab (Kernel > Shut Down Kernel), or run "
-            "`jupyter-venv-kernel delete busy --force` to delete it anyway"
+            f"`{shell_name('jupyter-venv-kernel')} delete busy --force` to delete it anyway"
         )
         assert (layout.venvs / "busy" / "bin" / "python").exists()
         assert (layout.kernels / "busy" / "kernel.json").is_file()

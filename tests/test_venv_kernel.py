@@ -31,6 +31,7 @@ from .helpers import (
     hash_password,
     pids_using,
     processes_using,
+    shell_name,
     write_stable_generation,
 )
 from .wheels import make_wheel
@@ -466,7 +467,8 @@ def test_list_shows_venvs_and_broken_kernelspecs(
 def test_delete_errors(layout: Layout, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["delete", "nothing", "--yes"]) == 1
     assert capsys.readouterr().err == (
-        "error: no venv kernel named 'nothing'\nhint: see the names with `jupyter-venv-kernel list`\n"
+        "error: no venv kernel named 'nothing'\n"
+        f"hint: see the names with `{shell_name('jupyter-venv-kernel')} list`\n"
     )
     foreign = layout.kernels / "foreign"
     foreign.mkdir(parents=True)

@@ -70,12 +70,14 @@ def disk_full_error(path: str | os.PathLike[str] | None, what: str = "") -> Serv
             f"no space left on device{f' ({what})' if what else ''}",
             hint="free some space (`df -h` shows which filesystem is full), then run it again",
         )
+    from jupyter_service.hints import service_hint
+
     mount = mount_point(path)
     doing = f"{what}: " if what else "writing "
     return ServiceError(
         f"no space left on the filesystem mounted at {mount} ({doing}{path})",
-        hint=f"free space there (`df -h {mount}`; `jupyter-service gc --keep 5` removes old "
-        "stable kernel builds), then run the command again",
+        hint=f"free space there (`df -h {mount}`; `{service_hint('gc', '--keep', '5')}` removes "
+        "old stable kernel builds), then run the command again",
     )
 
 

@@ -18,6 +18,7 @@ from jupyter_service.config.schema import (
     validate_table,
 )
 from jupyter_service.errors import ConfigError, ServiceError
+from jupyter_service.hints import service_hint
 from jupyter_service.kernels import StableKernel
 
 # The checks that import a library for one value (see parse_config's `shallow`).
@@ -460,8 +461,8 @@ def read_config_text(path: Path) -> str:
     except FileNotFoundError:
         raise ServiceError(
             f"config file not found: {path}",
-            hint="pass an existing file with --config, or run `jupyter-service up` with no config "
-            "for the embedded default",
+            hint="pass an existing file with --config, or run "
+            f"`{service_hint('up')}` with no config for the embedded default",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ServiceError(f"cannot read config file: {path}: {exc}") from None

@@ -12,6 +12,7 @@ from typing import Any
 from jupyter_service import paths
 from jupyter_service.config import ServiceConfig
 from jupyter_service.errors import ServiceError
+from jupyter_service.hints import service_hint
 from jupyter_service.hub.host import (
     check_systemd_running,
     check_users_can_run,
@@ -90,14 +91,17 @@ def run_hub(config: ServiceConfig) -> None:
     if spawner == "kubernetes":
         raise ServiceError(
             f'hub.spawner = "{spawner}" is not run on this host',
-            hint="render it with `jupyter-service hub-config --kubernetes`",
+            hint="render it with "
+            f"`{service_hint('hub-config', '--kubernetes', config=config.source)}`",
         )
     if spawner == "systemd":
         check_systemd_running()
     if os.geteuid() != 0:
         raise ServiceError(
             f"the {spawner} spawner starts each user's server as that user, which needs root",
-            hint="run the hub as root (`jupyter-service install-service` does in hub mode)",
+            hint="run the hub as root "
+            f"(`{service_hint('install-service', config=config.source, root=True)}` does in hub "
+            "mode)",
         )
     runtime = prepare_hub_runtime(config)
     os.environ["NODE_PATH"] = render_node_path(os.environ.get("NODE_PATH"))

@@ -332,9 +332,12 @@ def run_server(config: ServiceConfig) -> None:
     if config.source:
         os.environ["JUPYTER_SERVICE_CONFIG"] = str(config.source.resolve())
     if os.geteuid() == 0:
+        from jupyter_service.hints import service_hint
+
+        unit = service_hint("install-service", config=config.source)
         print(
             "warning: running as root; kernels and terminals get root's rights. "
-            "The service unit (`jupyter-service install-service`) runs as `user` instead.",
+            f"The service unit (`{unit}`) runs as `user` instead.",
             file=sys.stderr,
         )
     # Kernels and terminals (jupyter-venv-kernel) find the same state dir, and `list` the

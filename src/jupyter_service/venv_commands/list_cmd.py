@@ -7,6 +7,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
+from jupyter_service.hints import venv_kernel_hint
 from jupyter_service.venv_commands.common import layout
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def render_list(listing: KernelListing) -> str:
                 f"{_when(v.last_used)}"
             )
             if v.status != "ok":
-                row += f"  ({v.status}; remove with `jupyter-venv-kernel delete {v.name}`)"
+                row += f"  ({v.status}; remove with `{venv_kernel_hint('delete', v.name)}`)"
             lines.append(row)
     # A venv kernel found elsewhere on Jupyter's path is offered too, though not ours to list.
     listed = {v.name for v in venvs}

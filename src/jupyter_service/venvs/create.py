@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from jupyter_service.errors import ServiceError, terminate_as_exception
+from jupyter_service.hints import venv_kernel_hint
 from jupyter_service.venvs.build import (
     Say,
     ensure_base,
@@ -57,7 +58,7 @@ def create_venv_kernel(
         if venv.exists() or spec_dir.exists():
             raise ServiceError(
                 f"kernel '{name}' already exists",
-                hint=f"pick another name, or delete it first: `jupyter-venv-kernel delete {name}`",
+                hint=f"pick another name, or delete it first: `{venv_kernel_hint('delete', name)}`",
             )
         say(f"Creating venv for kernel '{name}'...")
         with name_lock(layout, BASE_LOCK, wait=True):

@@ -13,6 +13,7 @@ from typing import Any
 
 from jupyter_service.errors import ServiceError
 from jupyter_service.fsutil import tree_size, write_text_atomic
+from jupyter_service.hints import render_hint, venv_kernel_hint
 from jupyter_service.kernel_dirs import OfferedKernel
 from jupyter_service.venvs.build import site_packages, subprocess_env, uv_bin
 from jupyter_service.venvs.layout import (
@@ -233,18 +234,19 @@ def delete_venv_kernel(
             if spec_dir.exists():
                 raise ServiceError(
                     f"kernel '{name}' was not made by jupyter-venv-kernel; leaving it alone",
-                    hint=f"remove it with `jupyter kernelspec remove {name}` if you mean to",
+                    hint="remove it with "
+                    f"`{render_hint('jupyter', 'kernelspec', 'remove', name)}` if you mean to",
                 )
             raise ServiceError(
                 f"no venv kernel named '{name}'",
-                hint="see the names with `jupyter-venv-kernel list`",
+                hint=f"see the names with `{venv_kernel_hint('list')}`",
             )
         users = _users(layout, name)
         if users and not force:
             raise ServiceError(
                 f"kernel '{name}' is in use by {users}",
                 hint="shut the kernel down in JupyterLab (Kernel > Shut Down Kernel), or run "
-                f"`jupyter-venv-kernel delete {name} --force` to delete it anyway",
+                f"`{venv_kernel_hint('delete', name, '--force')}` to delete it anyway",
             )
         if confirm and not confirm(f"Delete kernel '{name}' and its venv {venv}? [y/N] "):
             return Deleted(False)
@@ -265,7 +267,7 @@ def complete_venv(layout: Layout, name: str) -> Path:
     if not venv.is_dir() or (venv / INCOMPLETE_MARKER).exists():
         raise ServiceError(
             f"no venv kernel named '{name}'",
-            hint=f"make it with `jupyter-venv-kernel create {name}`",
+            hint=f"make it with `{venv_kernel_hint('create', name)}`",
         )
     return venv
 
