@@ -9,6 +9,15 @@ PYTHON=python3
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))'; then
     PYTHON=/usr/bin/python3
 fi
+# A .venv made by another Python (the README's set-up runs whichever `python3` comes first,
+# pyenv's say) is made again with this one: a venv cannot be switched to another
+# interpreter in place.
+if [ -e .venv/bin/python ] && ! .venv/bin/python -c 'import os, sys
+sys.exit(os.path.realpath(sys._base_executable) != os.path.realpath(sys.argv[1]))' \
+        "$(command -v "$PYTHON")" 2>/dev/null; then
+    echo "scripts/test.sh: .venv was made by another Python; making it again with $PYTHON" >&2
+    "$PYTHON" -m venv --clear .venv
+fi
 "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 # The browser tests drive Debian's chromium (Playwright's own download cannot work here).
