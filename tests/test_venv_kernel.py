@@ -457,7 +457,8 @@ def test_list_shows_venvs_and_broken_kernelspecs(
     assert "Experimental venv kernels:" in text
     assert (
         "gone" in text
-        and "broken: venv missing; remove with `jupyter-venv-kernel delete gone`" in text
+        and f"broken: venv missing; remove with `{shell_name('jupyter-venv-kernel')} delete gone`"
+        in text
     )
 
     assert main(["delete", "gone", "--yes"]) == 0
