@@ -37,6 +37,11 @@ if ! command -v sudo >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=1200 \
         install -y -qq sudo >/dev/null
 fi
+# The kill tests deliver SIGKILL at an exact system call with strace's fault injection.
+if ! command -v strace >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=1200 \
+        install -y -qq strace >/dev/null
+fi
 # The Haskell tests run Debian's ghc with the libraries the Quick Start asks for (aeson
 # also for the kernel's Vega-Lite helper).
 haskell_missing=""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_service.fsutil import make_dirs
-from jupyter_service.store.verify import write_contents
+from jupyter_service.store.verify import CONTENTS_DIR, write_contents
 
 TMP_PREFIX = ".tmp-"
 
@@ -80,6 +80,13 @@ def remove_stale_work(store: Path) -> dict[Path, int]:
             if entry.name.startswith(TMP_PREFIX):
                 removed[entry] = tree_size(entry)
                 remove_tree(entry)
+    # A content record being written (`write_text_atomic`'s `.NAME.XXXX.tmp`).
+    records = store / CONTENTS_DIR
+    if records.is_dir():
+        for entry in sorted(records.iterdir()):
+            if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                removed[entry] = entry.lstat().st_size
+                entry.unlink()
     return removed
 
 
@@ -89,13 +96,18 @@ def install_tree(target: Path, fill: Callable[[Path], Path]) -> None:
     behind on failure."""
     make_dirs(target.parent, 0o755)
     work = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=target.parent))
+    ready = work.with_name(f"{work.name}-ready")
     try:
         tree = fill(work)
         write_contents(target, tree)
         set_read_only(tree)
-        # Moving a dir to another parent rewrites its `..`: it must be writable until then.
+        # Moving a dir to another parent rewrites its `..`: it must be writable for that.
+        # Then, read-only, one rename within the store puts it in place: a kill at any
+        # point leaves the path absent, or complete and read-only.
         os.chmod(tree, 0o755)
-        tree.rename(target)
-        os.chmod(target, 0o555)
+        tree.rename(ready)
+        os.chmod(ready, 0o555)
+        ready.rename(target)
     finally:
         remove_tree(work)
+        remove_tree(ready)

@@ -164,11 +164,19 @@ def write_generation(
         shutil.rmtree(work, ignore_errors=True)
         raise
     set_current(state, number)
-    # Numbers are never reused, even after gc removed the newest generations.
-    write_text_atomic(
-        where.generation_counter, f"{number}\n", mode=0o644, what="the generation counter"
-    )
+    _write_last(state, number)
     return Generation(number, where.generation(number), manifest)
+
+
+def _write_last(state: Path, number: int) -> None:
+    """Record `number` as the newest generation made current: numbers are never reused,
+    even after gc removed the newest generations; a newer one is a killed switch's."""
+    write_text_atomic(
+        ServicePaths(state).generation_counter,
+        f"{number}\n",
+        mode=0o644,
+        what="the generation counter",
+    )
 
 
 def _last_number(state: Path) -> int:
@@ -186,13 +194,40 @@ def remove_generation(generation: Generation) -> None:
 
 
 def remove_stale_work(state: Path) -> None:
+    """Remove what a killed switch, rollback or gc left (callers hold the state lock): temp
+    generations, a generation counter being written, a `current` link being made; and
+    finish a generation it renamed into place."""
     where = ServicePaths(state)
+    counter = where.generation_counter.name
     if where.generations.is_dir():
         for entry in where.generations.iterdir():
             if entry.name.startswith(".tmp-") and not entry.is_symlink():
                 shutil.rmtree(entry)
+            elif entry.name.startswith(f".{counter}.") and entry.name.endswith(".tmp"):
+                entry.unlink(missing_ok=True)  # write_text_atomic's temp file
     for entry in state.glob(f".{where.current.name}-*"):
         entry.unlink(missing_ok=True)
+    finish_interrupted_switch(state)
+
+
+def finish_interrupted_switch(state: Path) -> None:
+    """What a switch killed between renaming its generation into place and recording it in
+    the generation counter left (callers hold the state lock): made current, it is
+    complete and recorded now; not current, it was never served and is removed (the next
+    switch writes it again, under the same number)."""
+    where = ServicePaths(state)
+    if not where.generations.is_dir():
+        return
+    numbers = [int(p.name) for p in where.generations.iterdir() if p.name.isdigit()]
+    newest = max(numbers, default=0)
+    if newest <= _last_number(state):
+        return
+    current = current_number(state)
+    # Without a counter at all (made by an early version), only a current one is known.
+    if newest == current or (current is not None and not where.generation_counter.exists()):
+        _write_last(state, newest)
+    else:
+        remove_generation(Generation(newest, where.generation(newest), {}))
 
 
 def rollback(state: Path, number: int | None = None, *, config: Path | None = None) -> Generation:
@@ -201,6 +236,7 @@ def rollback(state: Path, number: int | None = None, *, config: Path | None = No
     from jupyter_service.hints import generations_hint, switch_hint
 
     with state_lock(state):
+        remove_stale_work(state)
         current = current_number(state)
         known = {g.number: g for g in list_generations(state)}
         if number is None:

@@ -204,6 +204,8 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
     plans = plan_kernels(config, state, languages, say)
     desired = {p.kernel.name: p.entry() for p in plans}
     with generations.state_lock(state):
+        with _os_errors(f"cannot switch in the state dir {state}", state, "switching"):
+            generations.remove_stale_work(state)
         current = generations.current_generation(state)
         # The cheap check: every recorded file there, of its kind, and none added. A
         # damaged path is rebuilt, never called current.
@@ -223,7 +225,6 @@ def switch(config: ServiceConfig, state: Path, *, say: Say = _quiet) -> SwitchRe
         with _os_errors(f"cannot switch in the state dir {state}", state, "switching"):
             for work, size in build.remove_stale_work(ServicePaths(state).store).items():
                 say(f"removed {work} ({format_size(size)}), left by an interrupted build")
-            generations.remove_stale_work(state)
             built = []
             for plan in plans:
                 # SIGTERM (systemd stopping `up`) unwinds like Ctrl-C: the partial build goes.
@@ -308,6 +309,7 @@ def repair(
         _os_errors(f"cannot repair in the state dir {state}", state, "repairing"),
     ):
         build.remove_stale_work(ServicePaths(state).store)
+        generations.remove_stale_work(state)
         for item in damage:
             if item.kind == "kernelspec":
                 generation = generations.read_generation(state, item.generations[0])

@@ -124,9 +124,12 @@ def _leftovers(root: Path, label: str | None) -> list[Path]:
     ]
 
 
-def clean_name(layout: Layout, name: str) -> None:
-    """Remove what a killed run for `name` left. Call with the name's lock held."""
+def clean_name(layout: Layout, name: str) -> bool:
+    """Remove what a killed run for `name` left. Call with the name's lock held. True when
+    that run was a `delete` (it had renamed something of `name` away to remove it)."""
+    deleting = False
     for path in _leftovers(layout.venvs, name) + _leftovers(layout.kernels, name):
+        deleting = deleting or path.name.endswith("-delete")
         shutil.rmtree(path, ignore_errors=True)
     venv = layout.venvs / name
     if (venv / INCOMPLETE_MARKER).exists() and not venv.is_symlink():
@@ -136,6 +139,7 @@ def clean_name(layout: Layout, name: str) -> None:
             (venv / INCOMPLETE_MARKER).unlink(missing_ok=True)
         else:
             shutil.rmtree(venv, ignore_errors=True)
+    return deleting
 
 
 def clean_all(layout: Layout) -> None:

@@ -225,12 +225,15 @@ def delete_venv_kernel(
     venv = layout.venv(name)
     spec_dir = layout.kernelspec(name)
     with name_lock(layout, name):
-        clean_name(layout, name)
+        interrupted = clean_name(layout, name)
         has_venv = venv.is_dir()
         ours = is_our_kernelspec(spec_dir, venv)
         # A kernelspec beside our venv whose kernel.json cannot be read is ours, damaged.
         damaged = has_venv and spec_dir.is_dir() and read_kernel_json(spec_dir) is None
         if not has_venv and not ours:
+            if interrupted and not spec_dir.exists():
+                # A delete of it was killed after renaming both away: now it is finished.
+                return Deleted(True)
             if spec_dir.exists():
                 raise ServiceError(
                     f"kernel '{name}' was not made by jupyter-venv-kernel; leaving it alone",
