@@ -353,32 +353,44 @@ def test_render_binary_only() -> None:
     assert render_binary_only(requirements, ("iniconfig",)) == ["--only-binary", "jedi"]
 
 
-def test_a_wheel_hash_that_no_longer_matches_fails_the_build_and_allow_build_is_recorded(
+def test_a_wheel_hash_that_no_longer_matches_fails_the_build_unless_allow_build(
     project: Path, service_environ: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Before: uv quietly built the sdist instead. Now stable kernels install from wheels
-    only, unless `allowBuild` names the package; the manifest records which."""
+    """Before: uv quietly built the sdist instead (`Building iniconfig==2.3.1`, exit 0: this
+    test's first half run against b190eb6, the commit before `--only-binary`). Now stable
+    kernels install from wheels only, unless `allowBuild` names the package; then uv
+    builds its sdist (with the build backend it fetches), and the manifest records it."""
     config = project / "config.toml"
     lock_file = project / "config.lock" / "small" / "uv.lock"
     text = lock_file.read_text()
     start = text.index("iniconfig-2.3.1-py3-none-any.whl")
     digest = text.index("sha256:", start) + len("sha256:")
-    lock_file.write_text(text[:digest] + "0" * 64 + text[digest + 64 :])
+    tampered = text[:digest] + "0" * 64 + text[digest + 64 :]
+    lock_file.write_text(tampered)
     code, out, err = cli(capsys, "switch", "--config", str(config))
     assert code == 1, out + err
     assert "building stable kernel small failed" in err
     assert "hash" in err.lower()
+    assert "Building iniconfig" not in out + err
     assert not (service_environ / "current").exists()
     assert [
         p.name for p in (service_environ / "store").iterdir() if not p.name.startswith(".")
     ] == []
-    # Allowed to be built (the wheel is used when it matches): recorded in the manifest.
-    lock_file.write_text(text)
-    config.write_text(config.read_text() + 'allowBuild = ["iniconfig"]\n')
+    # Allowed to be built: the wheel no longer matches, so uv builds the sdist.
+    original = config.read_text()
+    config.write_text(original + 'allowBuild = ["iniconfig"]\n')
     code, out, err = cli(capsys, "switch", "--config", str(config))
     assert code == 0, out + err
+    assert "Built iniconfig==2.3.1" in out + err, out + err
     manifest = json.loads((service_environ / "current" / "manifest.json").read_text())
     assert manifest["kernels"]["small"]["details"]["allow_build"] == "iniconfig"
+    path = store_path(service_environ)
+    assert list(path.glob("lib/python3*/site-packages/iniconfig-2.3.1.dist-info/RECORD"))
+    # With the wheel matching again, it is the wheel that is installed: nothing is built.
+    lock_file.write_text(text)
+    code, out, err = cli(capsys, "switch", "--config", str(config))
+    assert code == 0, out + err
+    assert "Built iniconfig" not in out + err
 
 
 def test_every_language_backend_has_every_protocol_method() -> None:
