@@ -23,6 +23,7 @@ from jupyter_service.paths import ServicePaths
 from jupyter_service.server.kernelspecs import ServiceKernelSpecManager
 from jupyter_service.server.settings import Runtime, render_server_settings
 from jupyter_service.venv_cli import main
+from jupyter_service.venvs import compile_base
 from jupyter_service.venvs.build import COMPILED_MARKER, compile_in_background
 from jupyter_service.venvs.layout import Layout
 
@@ -351,8 +352,9 @@ def test_the_first_create_leaves_byte_compiling_the_base_to_the_background(
 
 
 def test_the_background_compile_runs_at_idle_priority(layout: Layout) -> None:
-    """A kernel started while the base compiles must not wait for the compile: it runs with
-    Linux's idle scheduling (it gets a CPU only when nothing else wants it)."""
+    """A kernel started while the base compiles must not wait for the compile: once it has
+    copied the kernel start's byte-code (a tenth of a second), it runs with Linux's idle
+    scheduling (it gets a CPU only when nothing else wants it)."""
     [base] = [p for p in layout.base_dir().iterdir() if not p.name.startswith(".")]
     (base / COMPILED_MARKER).unlink()
     site = next(base.glob("lib/python3.*/site-packages"))
@@ -360,6 +362,8 @@ def test_the_background_compile_runs_at_idle_priority(layout: Layout) -> None:
         for cache in list((site / package).rglob("__pycache__")):
             shutil.rmtree(cache)
     compile_in_background(base)
+    # Held from the moment `create` returns: a second `create` right behind starts none.
+    assert compile_base.take_lock(base) is None, "the compile lock was free"
 
     def policies() -> list[int]:
         found = []
@@ -368,7 +372,7 @@ def test_the_background_compile_runs_at_idle_priority(layout: Layout) -> None:
                 found.append(os.sched_getscheduler(pid))
         return found
 
-    # Its first step sets the policy: seen as soon as it is, while it still has work.
+    # Seen as soon as it is set, while it still has work.
     deadline = time.monotonic() + 60
     while policies() != [os.SCHED_IDLE]:
         assert not (base / COMPILED_MARKER).exists(), "it compiled without idle priority"

@@ -262,9 +262,12 @@ def _run(
     return subprocess.CompletedProcess(list(cmd), status, "".join(chunks), None)
 
 
-def start_detached(cmd: Sequence[str], *, env: Mapping[str, str]) -> None:
+def start_detached(
+    cmd: Sequence[str], *, env: Mapping[str, str], pass_fds: Sequence[int] = ()
+) -> None:
     """Start `cmd` in a session of its own, its output dropped, not waited for and not killed
-    with us: work that goes on after the command that started it has answered."""
+    with us: work that goes on after the command that started it has answered. `pass_fds`
+    stay open in it (a lock it takes over)."""
     log.debug("starting in the background: %s", " ".join(cmd))
     subprocess.Popen(
         list(cmd),
@@ -274,6 +277,7 @@ def start_detached(cmd: Sequence[str], *, env: Mapping[str, str]) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        pass_fds=tuple(pass_fds),
     )
 
 

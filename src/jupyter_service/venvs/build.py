@@ -7,7 +7,6 @@ Everything is built under a hidden temp name and renamed into place, under a per
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -17,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jupyter_service.errors import ServiceError
+from jupyter_service.venvs import compile_base
+from jupyter_service.venvs.compile_base import COMPILED_MARKER
 from jupyter_service.venvs.kernelspec import (
     MARKER_MODULE,
     MARKER_SOURCE,
@@ -147,87 +148,36 @@ def ensure_base(layout: Layout, say: Say) -> Path:
     return base
 
 
-# Written into the base once its byte-code is complete; the lock is held while writing it.
-COMPILED_MARKER = ".jupyter-service-compiled"
-COMPILE_LOCK = ".jupyter-service-compile.lock"
-# What a kernel start imports (ipykernel_launcher): compiled first, by importing it.
-KERNEL_START_IMPORTS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipywidgets")
-# Run by the base's own interpreter, so the byte-code is the one its kernels read.
-_COMPILE_SOURCE = """\
-import compileall, fcntl, os, sys
-base, site, lock, marker, *first = sys.argv[1:]
-# Idle scheduling (Linux): it runs only on a CPU nothing else wants, so a kernel starting
-# beside it is not slowed by it; nice 19 elsewhere.
-try:
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-except (AttributeError, OSError):
-    try:
-        os.nice(19)
-    except OSError:
-        pass
-fd = os.open(os.path.join(base, lock), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-try:
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-except BlockingIOError:
-    sys.exit(0)
-marker = os.path.join(base, marker)
-if os.path.exists(marker):
-    sys.exit(0)
-sys.dont_write_bytecode = False
-for name in first:
-    try:
-        __import__(name)
-    except BaseException:
-        pass
-compileall.compile_dir(site, quiet=2, workers=1)
-open(marker, "w").close()
-"""
-
-
-def _compile_running(base: Path) -> bool:
-    """Whether a compile holds the base's compile lock now (no process started to find out)."""
-    try:
-        fd = os.open(base / COMPILE_LOCK, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def compile_in_background(base: Path) -> None:
-    """Byte-compile the base at idle priority, in a process of its own that outlives
-    `create`: a first `create` costs what uv's install does, not that plus compiling.
-    What a kernel start imports is compiled first (by importing it); the rest after, one
-    file at a time. A kernel started before it is done compiles what it imports itself,
-    as Python always does, and writes it for the next. One compile at a time (a lock);
-    done, it leaves COMPILED_MARKER and is not started again."""
+    """Write the base's byte-code in a process of its own that outlives `create`
+    (compile_base.py, run by the base's interpreter): a first `create` costs what uv's install
+    does, not that plus compiling. It first copies the byte-code our own environment already
+    holds for identical files, what a kernel start reads first; then, at idle priority,
+    compiles the rest. A kernel started before it is done compiles what it still lacks
+    itself, as Python always does. One at a time: the lock is taken here and handed to the
+    process, so none is started while one runs; done, it leaves COMPILED_MARKER."""
     from jupyter_service.proc import start_detached
 
-    if _compile_running(base):
+    lock = compile_base.take_lock(base)
+    if lock is None:
         return
-    env = subprocess_env()
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    # Its disk writes wait for everyone else's (util-linux's ionice, where there is one).
-    ionice = shutil.which("ionice")
-    start_detached(
-        [
-            *([ionice, "-c", "3"] if ionice else []),
-            str(base / "bin" / "python"),
-            "-c",
-            _COMPILE_SOURCE,
-            str(base),
-            str(site_packages(base)),
-            COMPILE_LOCK,
-            COMPILED_MARKER,
-            *KERNEL_START_IMPORTS,
-        ],
-        env=env,
-    )
+    try:
+        ours = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+        start_detached(
+            [
+                str(base / "bin" / "python"),
+                "-I",
+                str(Path(compile_base.__file__)),
+                str(base),
+                str(site_packages(base)),
+                *(f"--ours={p}" for p in ours),
+                f"--lock-fd={lock}",
+            ],
+            env=subprocess_env(),
+            pass_fds=(lock,),
+        )
+    finally:
+        os.close(lock)
 
 
 BASE_PTH = "_jupyter_service_base.pth"
