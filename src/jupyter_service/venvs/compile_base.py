@@ -67,22 +67,33 @@ def trusted(stat: os.stat_result) -> bool:
     return stat.st_uid in (0, os.getuid()) and not stat.st_mode & 0o022
 
 
-def _read(path: Path) -> tuple[bytes, os.stat_result]:
+def _read(path: str) -> tuple[bytes, os.stat_result]:
     with open(path, "rb") as f:
         return f.read(), os.fstat(f.fileno())
 
 
-def seed_file(base_site: Path, our_sites: Sequence[Path], rel: str) -> bool:
+def _pyc_of(source: str, tag: str) -> tuple[str, str]:
+    """(its __pycache__ dir, its byte-code file): paths as strings, as this runs per file."""
+    head, name = os.path.split(source)
+    cache = os.path.join(head, "__pycache__")
+    return cache, os.path.join(cache, f"{name[:-3]}.{tag}.pyc")
+
+
+def seed_file(
+    base_site: Path, our_sites: Sequence[Path], rel: str, made: set[str] | None = None
+) -> bool:
     """Copy our byte-code of `rel` into the base when both sources are identical and ours is
-    valid. True when the base has valid byte-code for it afterwards from this copy."""
-    target = base_site / rel
-    out = pyc_path(target)
-    if out.exists():
+    valid. True when the base has valid byte-code for it afterwards from this copy.
+    `made`: __pycache__ dirs known to exist (saves a mkdir per file)."""
+    tag = sys.implementation.cache_tag
+    target = os.path.join(base_site, rel)
+    cache, out = _pyc_of(target, tag)
+    if os.path.exists(out):
         return False  # written already, by a kernel or an earlier compile
     for site in our_sites:
-        ours = site / rel
+        ours = os.path.join(site, rel)
         try:
-            code, code_stat = _read(pyc_path(ours))
+            code, code_stat = _read(_pyc_of(ours, tag)[1])
             source, stat = _read(ours)
         except OSError:
             continue
@@ -96,32 +107,37 @@ def seed_file(base_site: Path, our_sites: Sequence[Path], rel: str) -> bool:
             return False
         if int.from_bytes(code[4:8], "little") == _TIMESTAMP:
             code = code[:8] + _timestamp_fields(base_stat) + code[16:]
+        if made is None or cache not in made:
+            os.makedirs(cache, exist_ok=True)
+            if made is not None:
+                made.add(cache)
         _write_atomic(out, code, (base_stat.st_mode & 0o666) | 0o200)
         return True
     return False
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+def _write_atomic(path: str, data: bytes, mode: int) -> None:
     """As the import system writes byte-code: a temp file renamed over, so a kernel reading
     it at the same time sees all of it or none."""
-    path.parent.mkdir(exist_ok=True)
-    temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(temp, path)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
         raise
 
 
 def seed(base_site: Path, our_sites: Sequence[Path], rels: Iterable[str]) -> int:
     """Seed each of `rels`; the number of files seeded."""
     seeded = 0
+    made: set[str] = set()
     for rel in rels:
         try:
-            seeded += seed_file(base_site, our_sites, rel)
+            seeded += seed_file(base_site, our_sites, rel, made)
         except OSError:
             continue  # that file is compiled later, as any other
     return seeded
