@@ -156,11 +156,11 @@ def compile_in_background(base: Path) -> None:
     compiles the rest. A kernel started before it is done compiles what it still lacks
     itself, as Python always does. One at a time: the lock is taken here and handed to the
     process, so none is started while one runs; done, it leaves COMPILED_MARKER."""
-    from jupyter_service.proc import start_detached
-
     lock = compile_base.take_lock(base)
     if lock is None:
-        return
+        return  # one runs: a second `create` right behind the first imports nothing more
+    from jupyter_service.proc import start_detached
+
     try:
         ours = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
         start_detached(
