@@ -67,17 +67,19 @@ def test_seeding_copies_byte_code_only_for_identical_sources(tmp_path: Path) -> 
     # Identical, with timestamp byte-code: copied, its header made the base file's.
     py_compile.compile(str(write(ours, "pkg/same.py", same, OLD)), doraise=True)
     write(base, "pkg/same.py", same, NEW)
-    # Identical, with checked hash-based byte-code: copied as it is.
-    hashed = write(ours, "pkg/hashed.py", same, OLD)
-    py_compile.compile(
-        str(hashed), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
-    )
-    write(base, "pkg/hashed.py", same, NEW)
-    # Ours edited after it was compiled: its byte-code is stale, never copied.
+    # Identical, with hash-based byte-code (checked; unchecked, which Python would never
+    # check against the source): copied with a timestamp header, checked at each import.
+    for name, mode in (("hashed", "CHECKED_HASH"), ("unchecked", "UNCHECKED_HASH")):
+        hashed = write(ours, f"pkg/{name}.py", same, OLD)
+        mode_ = py_compile.PycInvalidationMode[mode]
+        py_compile.compile(str(hashed), doraise=True, invalidation_mode=mode_)
+        write(base, f"pkg/{name}.py", same, NEW)
+    # Ours edited after it was compiled, to what the base has: our byte-code is stale for
+    # it (of the text before), never copied.
     stale = write(ours, "pkg/stale.py", same, OLD)
     py_compile.compile(str(stale), doraise=True)
     write(ours, "pkg/stale.py", "VALUE = 'edited'\n", OLD + 60)
-    write(base, "pkg/stale.py", same, NEW)
+    write(base, "pkg/stale.py", "VALUE = 'edited'\n", NEW)
     # Another version in the base (same size even): never copied.
     py_compile.compile(str(write(ours, "pkg/other.py", "VALUE = 'v1'\n", OLD)), doraise=True)
     write(base, "pkg/other.py", "VALUE = 'v2'\n", NEW)
@@ -89,11 +91,14 @@ def test_seeding_copies_byte_code_only_for_identical_sources(tmp_path: Path) -> 
     pyc_path(loose).chmod(0o666)
     write(base, "pkg/loose.py", same, NEW)
 
-    rels = [f"pkg/{name}.py" for name in ("same", "hashed", "stale", "other", "uncompiled")]
-    assert seed(base, [ours], [*rels, "pkg/loose.py", "pkg/absent.py"]) == 2
+    names = ("same", "hashed", "unchecked", "stale", "other", "uncompiled")
+    rels = [f"pkg/{name}.py" for name in names]
+    assert seed(base, [ours], [*rels, "pkg/loose.py", "pkg/absent.py"]) == 3
 
-    assert valid(base / "pkg/same.py") and valid(base / "pkg/hashed.py")
-    assert read_from_cache(base, "pkg.same") and read_from_cache(base, "pkg.hashed")
+    for name in ("same", "hashed", "unchecked"):
+        assert valid(base / f"pkg/{name}.py"), name
+        assert pyc_path(base / f"pkg/{name}.py").read_bytes()[4:8] == bytes(4), name
+        assert read_from_cache(base, f"pkg.{name}"), name
     for name in ("stale", "other", "uncompiled", "loose"):
         assert not pyc_path(base / f"pkg/{name}.py").exists(), name
     # What the base runs is its own source's code (the same text, so the same code).
@@ -238,3 +243,40 @@ def test_the_first_create_seeded_the_kernel_start_from_our_environment(
     report = json.loads((base / COMPILED_MARKER).read_text())
     assert report["seeded_kernel_start"] >= len(seedable) - 5, report
     assert report["seeded"] >= report["seeded_kernel_start"]
+
+
+def fake_base(root: Path) -> Path:
+    (root / "lib/python3.11/site-packages").mkdir(parents=True)
+    (root / "bin").mkdir()
+    return root
+
+
+def test_a_compile_that_cannot_start_fails_no_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Best effort: the base works without its byte-code (a kernel compiles what it
+    imports). `create` goes on, says so, and the lock is left free for the next one."""
+    import errno
+
+    from jupyter_service import proc
+    from jupyter_service.venvs.build import compile_in_background
+    from jupyter_service.venvs.compile_base import COMPILE_LOCK, take_lock
+
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    base = fake_base(tmp_path / "base")
+    monkeypatch.setattr(proc, "start_detached", no_process)
+    compile_in_background(base)
+    assert "did not start (" in caplog.text and "Resource temporarily unavailable" in caplog.text
+    lock = take_lock(base)
+    assert lock is not None
+    os.close(lock)
+
+    # A lock file that is a symlink (O_NOFOLLOW): the same.
+    caplog.clear()
+    other = fake_base(tmp_path / "other")
+    (other / COMPILE_LOCK).symlink_to(tmp_path / "elsewhere")
+    compile_in_background(other)
+    assert "did not start (" in caplog.text
+    assert not (tmp_path / "elsewhere").exists()

@@ -156,13 +156,20 @@ def compile_in_background(base: Path) -> None:
     compiles the rest. A kernel started before it is done compiles what it still lacks
     itself, as Python always does. One at a time: the lock is taken here and handed to the
     process, so none is started while one runs; done, it leaves COMPILED_MARKER."""
-    lock = compile_base.take_lock(base)
+    try:
+        lock = compile_base.take_lock(base)
+    except OSError as exc:  # best effort: the base works without it, only slower at first
+        _compile_not_started(base, exc)
+        return
     if lock is None:
         return  # one runs: a second `create` right behind the first imports nothing more
-    from jupyter_service.proc import start_detached
-
     try:
+        from jupyter_service.proc import start_detached
+
         ours = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+        env = subprocess_env()
+        # compileall would write hash-based byte-code, and take ours for out of date.
+        env.pop("SOURCE_DATE_EPOCH", None)
         start_detached(
             [
                 str(base / "bin" / "python"),
@@ -173,11 +180,24 @@ def compile_in_background(base: Path) -> None:
                 *(f"--ours={p}" for p in ours),
                 f"--lock-fd={lock}",
             ],
-            env=subprocess_env(),
+            env=env,
             pass_fds=(lock,),
         )
+    except OSError as exc:
+        _compile_not_started(base, exc)
     finally:
         os.close(lock)
+
+
+def _compile_not_started(base: Path, exc: OSError) -> None:
+    import logging
+
+    logging.getLogger("jupyter_service").warning(
+        "byte-compiling %s in the background did not start (%s); "
+        "its kernels compile what they import, and the next `create` tries again",
+        base,
+        exc,
+    )
 
 
 BASE_PTH = "_jupyter_service_base.pth"

@@ -98,15 +98,16 @@ def seed_file(
         except OSError:
             continue
         if not (trusted(code_stat) and pyc_valid_for(code, source, stat)):
-            return False
+            continue
         try:
             base_source, base_stat = _read(target)
         except OSError:
             return False
         if base_source != source:
-            return False
-        if int.from_bytes(code[4:8], "little") == _TIMESTAMP:
-            code = code[:8] + _timestamp_fields(base_stat) + code[16:]
+            continue
+        # Always a timestamp header (the code after the 16 bytes is the same in both
+        # kinds): what compileall takes for current, and checked against the base's file.
+        code = code[:4] + bytes(4) + _timestamp_fields(base_stat) + code[16:]
         if made is None or cache not in made:
             os.makedirs(cache, exist_ok=True)
             if made is not None:
@@ -155,8 +156,8 @@ def _safe_rel(rel: str) -> bool:
 
 def kernel_start_files(listing: Path = KERNEL_START_FILES) -> list[str]:
     try:
-        lines = listing.read_text().splitlines()
-    except OSError:
+        lines = listing.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
         return []
     return [line for line in lines if line and not line.startswith("#") and _safe_rel(line)]
 
@@ -169,7 +170,7 @@ def shared_sources(base_site: Path, our_sites: Sequence[Path]) -> Iterator[str]:
         if dist.name not in ours:
             continue
         try:
-            lines = (dist / "RECORD").read_text().splitlines()
+            lines = (dist / "RECORD").read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             continue
         for line in lines:
@@ -180,7 +181,8 @@ def shared_sources(base_site: Path, our_sites: Sequence[Path]) -> Iterator[str]:
 
 def idle() -> None:
     """Linux's idle scheduling: it runs only on a CPU nothing else wants (its disk I/O
-    follows, as the idle class of I/O); nice 19 elsewhere."""
+    follows, as the idle class of I/O, where the I/O scheduler has classes); nice 19
+    elsewhere."""
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
@@ -210,11 +212,13 @@ def compile_base(base: Path, site: Path, our_sites: Sequence[Path]) -> dict[str,
     idle()
     rest = seed(site, our_sites, shared_sources(site, our_sites))
     import compileall
+    from py_compile import PycInvalidationMode
 
+    timestamp = PycInvalidationMode.TIMESTAMP
     for rel in start_files:
         if (site / rel).is_file():
-            compileall.compile_file(site / rel, quiet=2)
-    compileall.compile_dir(site, quiet=2, workers=1)
+            compileall.compile_file(site / rel, quiet=2, invalidation_mode=timestamp)
+    compileall.compile_dir(site, quiet=2, workers=1, invalidation_mode=timestamp)
     report = {
         "seeded_kernel_start": first,
         "seeded_kernel_start_seconds": round(first_seconds, 3),
