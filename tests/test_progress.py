@@ -197,20 +197,29 @@ def test_gc_counts_what_a_killed_build_left(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("signum", "by"),
-    [(signal.SIGINT, "Ctrl-C (SIGINT)"), (signal.SIGTERM, "SIGTERM"), (signal.SIGKILL, "")],
+    ("command", "signum", "by"),
+    [
+        ("switch", signal.SIGINT, "Ctrl-C (SIGINT)"),
+        ("switch", signal.SIGTERM, "SIGTERM"),
+        ("switch", signal.SIGKILL, ""),
+        # systemd stopping the service while `up` builds what the store lacks; or killing it.
+        ("up", signal.SIGTERM, "SIGTERM"),
+        ("up", signal.SIGKILL, ""),
+    ],
 )
 def test_an_interrupted_build_says_so_and_what_it_left(
     project: Path,
     tmp_path: Path,
     service_environ: Path,
     capsys: pytest.CaptureFixture[str],
+    command: str,
     signum: int,
     by: str,
 ) -> None:
-    """`switch` builds while uv waits on a download that never comes; Ctrl-C, or SIGTERM
-    (systemd stopping `up`), stops it in order: it says so, and leaves nothing. SIGKILL
-    cannot be answered: `gc` then removes what it left, and says how much."""
+    """`switch` (or `up`, which switches first) builds while uv waits on a download that
+    never comes; Ctrl-C, or SIGTERM (systemd stopping `up`), stops it in order: it says so,
+    and leaves nothing. SIGKILL cannot be answered: `gc` then removes what it left, and says
+    how much."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen()
@@ -221,7 +230,7 @@ def test_an_interrupted_build_says_so_and_what_it_left(
     # Downloads go through a proxy that accepts and never answers.
     proxy = f"http://127.0.0.1:{silent.getsockname()[1]}"
     env.update(HTTPS_PROXY=proxy, HTTP_PROXY=proxy, ALL_PROXY=proxy)
-    cmd = [sys.executable, "-m", "jupyter_service", "switch", "--config"]
+    cmd = [sys.executable, "-m", "jupyter_service", command, "--config"]
     child = subprocess.Popen(
         [*cmd, str(project / "config.toml")],
         env=env,
