@@ -113,6 +113,33 @@ def test_not_on_a_terminal_line_by_line_with_a_heartbeat(
     assert re.fullmatch(r"  installing 3 packages: done in 2s \(4 KiB\)", lines[-1]), lines
 
 
+def test_without_a_pseudo_terminal_uv_runs_on_pipes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No pseudo-terminal to be had (none left, no /dev/pts in a sandbox): the command runs
+    on pipes instead, its lasting lines shown as they come and all of it kept for the log."""
+
+    def no_pty() -> tuple[int, int]:
+        raise OSError(2, "out of pty devices")
+
+    monkeypatch.setattr(pty, "openpty", no_pty)
+    child = (
+        "import os\n"
+        "print('Resolved 3 packages in 553ms', flush=True)\n"
+        "print('Installed 3 packages in 1m 06s', flush=True)\n"
+        "print('tty:', os.isatty(1), os.isatty(2), flush=True)\n"
+    )
+    proc = run_subprocess([sys.executable, "-c", child], progress=Progress("installing"))
+    assert proc.stdout.splitlines() == [
+        "Resolved 3 packages in 553ms",
+        "Installed 3 packages in 1m 06s",
+        "tty: False False",
+    ]
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:2] == ["  Resolved 3 packages in 553ms", "  Installed 3 packages in 1m 06s"]
+    assert re.fullmatch(r"  installing: done in 0s", lines[-1]), lines
+
+
 def test_a_failed_step_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     code = "print('error: no solution'); raise SystemExit(2)"
     proc = run_subprocess([sys.executable, "-c", code], progress=Progress("x"), check=False)
