@@ -8,16 +8,22 @@ import os
 import py_compile
 import subprocess
 import sys
+from importlib.util import cache_from_source
 from pathlib import Path
 
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from jupyter_service.venvs.build import BASE_PACKAGES, base_python, site_packages, uv_bin
+from jupyter_service.venvs.build import (
+    BASE_PACKAGES,
+    base_python,
+    our_site_dirs,
+    site_packages,
+    uv_bin,
+)
 from jupyter_service.venvs.compile_base import (
     COMPILED_MARKER,
     kernel_start_files,
-    pyc_path,
     pyc_valid_for,
     seed,
     shared_sources,
@@ -35,6 +41,10 @@ def write(site: Path, rel: str, text: str, mtime: int) -> Path:
     path.write_text(text)
     os.utime(path, (mtime, mtime))
     return path
+
+
+def pyc_path(source: Path) -> Path:
+    return Path(cache_from_source(str(source)))
 
 
 def valid(source: Path) -> bool:
@@ -225,7 +235,7 @@ def test_the_first_create_seeded_the_kernel_start_from_our_environment(
     from the environment jupyter-service runs in, where that has it (pip compiles what it
     installs; `scripts/test.sh` installs with pip)."""
     [base] = [p for p in prepared_base.iterdir() if not p.name.startswith(".")]
-    ours = [Path(p) for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    ours = [Path(p) for p in our_site_dirs()]
     start = [rel for rel in kernel_start_files() if (site_packages(base) / rel).exists()]
     # What it could seed: files identical in our environment, with valid byte-code there.
     seedable = [

@@ -166,7 +166,6 @@ def compile_in_background(base: Path) -> None:
     try:
         from jupyter_service.proc import start_detached
 
-        ours = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
         env = subprocess_env()
         # compileall would write hash-based byte-code, and take ours for out of date.
         env.pop("SOURCE_DATE_EPOCH", None)
@@ -177,7 +176,7 @@ def compile_in_background(base: Path) -> None:
                 str(Path(compile_base.__file__)),
                 str(base),
                 str(site_packages(base)),
-                *(f"--ours={p}" for p in ours),
+                *(f"--ours={p}" for p in our_site_dirs()),
                 f"--lock-fd={lock}",
             ],
             env=env,
@@ -187,6 +186,12 @@ def compile_in_background(base: Path) -> None:
         _compile_not_started(base, exc)
     finally:
         os.close(lock)
+
+
+def our_site_dirs() -> list[str]:
+    """The site dirs of the environment we run in, in import order: where the base's
+    byte-code is copied from."""
+    return [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
 
 
 def _compile_not_started(base: Path, exc: OSError) -> None:

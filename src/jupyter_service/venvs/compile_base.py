@@ -37,10 +37,6 @@ _TIMESTAMP = 0
 _HASH_BASED = 0b01  # unchecked; with 0b10 set, checked (PEP 552)
 
 
-def pyc_path(source: Path) -> Path:
-    return source.parent / "__pycache__" / f"{source.stem}.{sys.implementation.cache_tag}.pyc"
-
-
 def pyc_valid_for(pyc: bytes, source: bytes, stat: os.stat_result) -> bool:
     """Whether this interpreter's import system would take `pyc` for that source without
     compiling it again: its magic, then its timestamp and size, or its source hash."""
@@ -72,28 +68,20 @@ def _read(path: str) -> tuple[bytes, os.stat_result]:
         return f.read(), os.fstat(f.fileno())
 
 
-def _pyc_of(source: str, tag: str) -> tuple[str, str]:
-    """(its __pycache__ dir, its byte-code file): paths as strings, as this runs per file."""
-    head, name = os.path.split(source)
-    cache = os.path.join(head, "__pycache__")
-    return cache, os.path.join(cache, f"{name[:-3]}.{tag}.pyc")
-
-
-def seed_file(
-    base_site: Path, our_sites: Sequence[Path], rel: str, made: set[str] | None = None
-) -> bool:
+def seed_file(base_site: Path, our_sites: Sequence[Path], rel: str, made: set[str]) -> bool:
     """Copy our byte-code of `rel` into the base when both sources are identical and ours is
     valid. True when the base has valid byte-code for it afterwards from this copy.
     `made`: __pycache__ dirs known to exist (saves a mkdir per file)."""
-    tag = sys.implementation.cache_tag
+    from importlib.util import cache_from_source
+
     target = os.path.join(base_site, rel)
-    cache, out = _pyc_of(target, tag)
+    out = cache_from_source(target)
     if os.path.exists(out):
         return False  # written already, by a kernel or an earlier compile
     for site in our_sites:
         ours = os.path.join(site, rel)
         try:
-            code, code_stat = _read(_pyc_of(ours, tag)[1])
+            code, code_stat = _read(cache_from_source(ours))
             source, stat = _read(ours)
         except OSError:
             continue
@@ -108,10 +96,10 @@ def seed_file(
         # Always a timestamp header (the code after the 16 bytes is the same in both
         # kinds): what compileall takes for current, and checked against the base's file.
         code = code[:4] + bytes(4) + _timestamp_fields(base_stat) + code[16:]
-        if made is None or cache not in made:
+        cache = os.path.dirname(out)
+        if cache not in made:
             os.makedirs(cache, exist_ok=True)
-            if made is not None:
-                made.add(cache)
+            made.add(cache)
         _write_atomic(out, code, (base_stat.st_mode & 0o666) | 0o200)
         return True
     return False
