@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -362,3 +364,14 @@ def paste(command: str, cwd: Path, stdin: str | None = None) -> subprocess.Compl
     return subprocess.run(
         ["bash", "-c", command], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=600
     )
+
+
+@contextlib.contextmanager
+def as_nobody() -> Iterator[None]:
+    """The block runs as nobody (uid 65534). Only the effective uid changes (the saved one
+    stays 0), so the test becomes root again after it."""
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)

@@ -14,7 +14,7 @@ from jupyter_service.commands.paths_cmd import render_paths
 from jupyter_service.config import embedded_default, load_config, parse_config
 from jupyter_service.config.schema import DEFAULT_TOOLS_PATH
 
-from .helpers import hash_password, service_cmd
+from .helpers import as_nobody, hash_password, service_cmd
 
 HASH = "argon2:$argon2id$v=19$m=10240,t=10,p=8$4XvOqzIPU/sWsC3LYqL4jQ$+58oZlS4ye9E8YQzuPrw8E6gCnvaGhnUeRjtd4qtmVI"
 
@@ -580,11 +580,8 @@ def test_paths_unit_and_up_agree_where_the_notebooks_are(
     assert f"WorkingDirectory={home / 'notebooks'}\n" in unit
     # Not root: whoever runs it serves, from their own home and Jupyter dirs.
     parsed = load_config(config)
-    os.seteuid(65534)
-    try:
+    with as_nobody():
         rows = {what: path for path, what in render_paths(parsed, tmp_path / "state")}
-    finally:
-        os.seteuid(0)
     assert rows["notebooks (notebookDir)"] == os.path.expanduser("~/notebooks")
     assert rows["nobody's venv kernels and kernelspecs"] == os.environ["JUPYTER_DATA_DIR"]
 

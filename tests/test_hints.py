@@ -19,7 +19,7 @@ from jupyter_service.hints import needs_root, service_hint
 from jupyter_service.venv_cli import main as venv_main
 from jupyter_service.venvs.layout import Layout
 
-from .helpers import paste, pasted, service_cmd
+from .helpers import as_nobody, paste, pasted, service_cmd
 from .stable_fixtures import CONFIG_B, PASSWORD_HASH
 from .test_install_service import account, needs_useradd, shared_dir, write_config
 
@@ -64,16 +64,12 @@ def test_sudo_only_where_the_command_writes_what_is_not_ours() -> None:
         ours.chmod(0o777)
         hidden = root / "hidden"
         hidden.mkdir(mode=0o700)
-        # Only the effective uid changes (the saved one stays 0): the test becomes root again.
-        os.seteuid(65534)
-        try:
+        with as_nobody():
             assert needs_root([theirs / "config.lock"])
             assert needs_root([hidden / "state"])
             assert not needs_root([ours / "state" / "store"])
             hint = service_hint("lock", config=theirs / "c.toml", writes=[theirs / "c.lock"])
             root_hint = service_hint("install-service", root=True)
-        finally:
-            os.seteuid(0)
     assert hint.startswith("sudo /") and hint.endswith(f" lock --config {theirs / 'c.toml'}")
     assert root_hint.startswith("sudo /")
     # As root, nothing needs sudo.
@@ -225,11 +221,8 @@ def test_install_service_sudo_hint_runs_as_printed(
     config.chmod(0o644)
     units = shared_dir / "units"
     units.mkdir()
-    os.seteuid(65534)
-    try:
+    with as_nobody():
         code = main(["install-service", "--config", str(config), "--unit-dir", str(units)])
-    finally:
-        os.seteuid(0)
     assert code == 1
     [command] = pasted(capsys.readouterr().err)
     assert command.startswith("sudo /")

@@ -24,7 +24,7 @@ from jupyter_service.config import ServiceConfig, parse_config
 from jupyter_service.hints import find_program
 from jupyter_service.systemd.unit import render_systemd_unit
 
-from .helpers import service_cmd
+from .helpers import as_nobody, service_cmd
 from .test_config import PASSWORD_LINE
 
 CONFIG = Path("/etc/jupyter-service/config.toml")
@@ -240,12 +240,8 @@ def test_not_root_is_refused_with_a_sudo_hint(
 ) -> None:
     config = write_config(tmp_path / "config.toml", "")
     before = snapshot(tmp_path)
-    # Only the effective uid changes (the saved one stays 0), so the test can become root again.
-    os.seteuid(65534)
-    try:
+    with as_nobody():
         status = main(["install-service", "--config", str(config), "--unit-dir", str(tmp_path)])
-    finally:
-        os.seteuid(0)
     assert status == 1
     exe = " ".join(find_program("jupyter-service"))
     assert capsys.readouterr().err == (
